@@ -1,0 +1,1 @@
+"""Tidings: self-hostable conversational commerce and social CDP."""

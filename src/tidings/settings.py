@@ -1,0 +1,139 @@
+"""Django settings. Everything that differs between machines comes from the environment."""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent
+PROJECT_DIR = BASE_DIR.parent.parent
+VAR_DIR = Path(os.environ.get("TIDINGS_VAR_DIR", PROJECT_DIR / "var"))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+SECRET_KEY = os.environ.get("TIDINGS_SECRET_KEY", "dev-only-insecure-key-change-me-in-production")
+# Key for encrypting provider secrets at rest (Fernet, urlsafe base64 of 32 bytes); derived from SECRET_KEY if unset.
+ENCRYPTION_KEY = os.environ.get("TIDINGS_ENCRYPTION_KEY", "")
+DEBUG = os.environ.get("TIDINGS_DEBUG", "0") == "1"
+ALLOWED_HOSTS = os.environ.get("TIDINGS_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
+CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("TIDINGS_CSRF_ORIGINS", "").split(",") if o]
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "template_partials",
+    "django_tasks",
+    "django_tasks_db",
+    "tidings.core",
+    "tidings.timers",
+    "tidings.api",
+    "tidings.console",
+    "tidings.demo",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "tidings.core.middleware.MemberContextMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "tidings.urls"
+WSGI_APPLICATION = "tidings.wsgi.application"
+ASGI_APPLICATION = "tidings.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+                "tidings.console.context.console",
+            ],
+        },
+    }
+]
+
+DATABASE_URL = os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'tidings.sqlite3'}")
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets readers run beside the one writer; IMMEDIATE takes the write lock up front so two writers
+    # queue on the busy timeout instead of failing with "database is locked" on lock upgrade.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 30,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "core.User"
+LOGIN_URL = "console:login"
+LOGIN_REDIRECT_URL = "console:home"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+]
+
+CACHES = {
+    # The database cache is shared by every web and worker process, so login rate limits hold across them.
+    "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "tidings_cache"},
+}
+
+TASKS = {
+    "default": {
+        "BACKEND": os.environ.get("TIDINGS_TASK_BACKEND", "django_tasks_db.DatabaseBackend"),
+    }
+}
+
+LANGUAGE_CODE = "zh-hant"
+LANGUAGES = [("zh-hant", "繁體中文"), ("zh-hans", "简体中文"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+LANGUAGE_COOKIE_NAME = "tidings_language"
+
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+WHITENOISE_USE_FINDERS = True
+MEDIA_URL = "/media/"
+MEDIA_ROOT = VAR_DIR / "media"
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+
+# Login attempts allowed per (email, address) in LOGIN_RATE_WINDOW seconds before refusing.
+LOGIN_RATE_LIMIT = int(os.environ.get("TIDINGS_LOGIN_RATE_LIMIT", "5"))
+LOGIN_RATE_WINDOW = int(os.environ.get("TIDINGS_LOGIN_RATE_WINDOW", "300"))
+
+# Durable timers: how long a claim is held before another sweeper may retake it, and how many rows per claim.
+TIMER_LEASE_SECONDS = float(os.environ.get("TIDINGS_TIMER_LEASE_SECONDS", "30"))
+TIMER_BATCH_SIZE = int(os.environ.get("TIDINGS_TIMER_BATCH_SIZE", "500"))
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("TIDINGS_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+DEMO_PASSWORD = os.environ.get("TIDINGS_DEMO_PASSWORD", "tidings-demo")
+

@@ -1,0 +1,13 @@
+from django.urls import include, path
+
+from tidings.api.api import api
+from tidings.health import healthz
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("api/v1/", api.urls),
+    path("", include("tidings.console.urls")),
+]
+
+handler403 = "tidings.console.views.errors.forbidden"
+handler404 = "tidings.console.views.errors.not_found"
