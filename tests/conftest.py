@@ -17,6 +17,8 @@ PASSWORD = "correct-horse-battery"
 def _immediate_tasks(settings):
     # Tasks run inline in tests unless a test starts a real worker.
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    # Real hashing costs ~0.3 s a password; tests create hundreds of members.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
