@@ -12,6 +12,7 @@ from tidings.core.models import User, Workspace
 from tidings.core.services import workspace_clock_offset_add
 
 from .models import Timer, TimerState
+from .registry import handler_for
 from .sweeper import sweep_until_idle
 
 
@@ -38,6 +39,8 @@ def timer_schedule(
         raise ServiceError(_("Give either a due time or a delay."), field="due_at")
     if not key:
         raise ServiceError(_("A timer needs a key."), field="key")
+    if handler_for(kind) is None:
+        raise ServiceError(_("No handler is registered for timer kind %(kind)s.") % {"kind": kind}, field="kind")
     if due_at is None:
         due_at = clock.now(workspace) + delay
     values = {

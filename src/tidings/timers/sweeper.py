@@ -1,19 +1,32 @@
 """Claims due timers and fires them exactly once, even when a sweeper process is killed mid-batch.
 
 Two short transactions per batch:
-1. claim: pick due, unleased rows (FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite has one writer) and lease them;
-2. fire: lock the rows still carrying our lease, run every handler in a savepoint, mark them done - all in one
-   transaction, so a handler's effects and the done mark commit together. A process killed in step 2 commits
-   nothing; its lease runs out and another sweeper retakes the rows.
+
+1. claim: pick due, unleased rows (FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite has one writer, taken up front by
+   its IMMEDIATE transactions) and lease them - `lease_until` set, `attempts` + 1;
+2. fire: lock the rows still carrying *our* lease and still pending, run their handlers, mark them done - all in one
+   transaction, so a handler's effects and the done mark commit together or not at all. A process killed in step 2
+   commits nothing; its lease runs out and another sweeper retakes the rows.
+
+A row's lease only ever moves forward (a retake happens after the old lease ran out, at a later `now`), so
+"lease_until equals the value we wrote" identifies our claim: a sweeper whose lease ran out and was retaken finds
+nothing to fire. See docs/timers.md for the argument in full.
+
+Speed: one batch runs every handler inside a single savepoint with no per-timer savepoint; only if a handler
+raises is that savepoint rolled back and the batch re-run with a savepoint per timer, so one failing timer neither
+stops nor leaks into the others. Rolled-back work (including `transaction.on_commit` callbacks) never happened, so
+re-running a handler there is safe.
 """
 
 import datetime
 import logging
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F, Q
+from django.db import connection, transaction
+from django.db.models import F, Min, Q
 from django.utils import timezone
+
+from tidings.core.models import Workspace
 
 from .models import Timer, TimerState
 from .registry import handler_for
@@ -22,23 +35,37 @@ logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
 
+# The columns a handler and the sweeper need; `last_error` and `created_at` stay in the database.
+_FIRE_FIELDS = ("id", "workspace_id", "kind", "key", "due_at", "fires_at", "payload", "state", "lease_until", "attempts")
+
+
+class UnknownTimerKind(LookupError):
+    pass
+
 
 def _retry_delay(attempts: int) -> datetime.timedelta:
+    """Back-off after a failed attempt: 10 s, 20 s, 40 s, ... capped at an hour."""
     return datetime.timedelta(seconds=min(10 * 2 ** (attempts - 1), 3600))
 
 
-def claim_due(*, limit: int, workspace=None) -> tuple[list[int], datetime.datetime]:
-    now = timezone.now()
-    lease_until = now + datetime.timedelta(seconds=settings.TIMER_LEASE_SECONDS)
+def _due(now: datetime.datetime, workspace=None):
     due = Timer.objects.filter(state=TimerState.PENDING, fires_at__lte=now).filter(
         Q(lease_until__isnull=True) | Q(lease_until__lt=now)
     )
     if workspace is not None:
         due = due.filter(workspace=workspace)
+    return due
+
+
+def claim_due(*, limit: int, workspace=None) -> tuple[list[int], datetime.datetime]:
+    """Lease up to `limit` due timers, earliest first; returns their ids and the lease they now carry."""
+    now = timezone.now()
+    lease_until = now + datetime.timedelta(seconds=settings.TIMER_LEASE_SECONDS)
+    due = _due(now, workspace).order_by("fires_at", "id")
     with transaction.atomic():
-        ids = list(
-            due.order_by("fires_at").select_for_update(skip_locked=True).values_list("id", flat=True)[:limit]
-        )
+        if connection.features.has_select_for_update_skip_locked:
+            due = due.select_for_update(skip_locked=True)
+        ids = list(due.values_list("id", flat=True)[:limit])
         if ids:
             Timer.objects.filter(id__in=ids).update(lease_until=lease_until, attempts=F("attempts") + 1)
     return ids, lease_until
@@ -49,26 +76,27 @@ def fire_claimed(ids: list[int], lease_until: datetime.datetime) -> int:
     if not ids:
         return 0
     with transaction.atomic():
-        # Rows whose lease changed were retaken by another sweeper after ours ran out: not ours to fire.
+        # Rows whose lease changed were retaken by another sweeper after ours ran out; rows no longer pending were
+        # cancelled or replaced meanwhile. Neither is ours to fire. FOR UPDATE (PostgreSQL) holds them against a
+        # retake or a cancel until we commit; SQLite's write lock, taken at BEGIN, does the same.
         timers = list(
-            Timer.objects.select_for_update()
-            .filter(id__in=ids, lease_until=lease_until, state=TimerState.PENDING)
-            .select_related("workspace")
+            Timer.objects.filter(id__in=ids, lease_until=lease_until, state=TimerState.PENDING)
+            .only(*_FIRE_FIELDS)
             .order_by("fires_at", "id")
+            .select_for_update(of=("self",))
         )
-        done_ids = []
+        if not timers:
+            return 0
+        workspaces = Workspace.objects.in_bulk({t.workspace_id for t in timers})
         for timer in timers:
-            handler = handler_for(timer.kind)
-            try:
-                if handler is None:
-                    raise LookupError(f"no handler registered for timer kind {timer.kind!r}")
-                with transaction.atomic():
-                    handler(timer)
-            except Exception as exc:  # noqa: BLE001 - one bad timer must not stop the batch
-                logger.exception("timer %s (%s) failed on attempt %s", timer.pk, timer.kind, timer.attempts)
-                _record_failure(timer, exc)
-            else:
-                done_ids.append(timer.pk)
+            timer.workspace = workspaces[timer.workspace_id]
+        gave_up = [t for t in timers if t.attempts > MAX_ATTEMPTS]  # claimed again and again, never completed
+        for timer in gave_up:
+            _record_failure(timer, RuntimeError(f"no sweeper completed it in {timer.attempts} claims"), final=True)
+        runnable = [t for t in timers if t.attempts <= MAX_ATTEMPTS]
+        done_ids = _run_fast(runnable)
+        if done_ids is None:
+            done_ids = _run_isolated(runnable)
         if done_ids:
             Timer.objects.filter(id__in=done_ids).update(
                 state=TimerState.DONE, fired_at=timezone.now(), lease_until=None, last_error=""
@@ -76,9 +104,52 @@ def fire_claimed(ids: list[int], lease_until: datetime.datetime) -> int:
     return len(done_ids)
 
 
-def _record_failure(timer: Timer, exc: Exception) -> None:
+class _BatchFailed(Exception):
+    pass
+
+
+def _call(timer: Timer) -> None:
+    handler = handler_for(timer.kind)
+    if handler is None:
+        raise UnknownTimerKind(f"no handler registered for timer kind {timer.kind!r}")
+    handler(timer)
+
+
+def _run_fast(timers: list[Timer]) -> list[int] | None:
+    """Every handler under one savepoint. None if any raised (the savepoint is then rolled back: nothing stays)."""
+    try:
+        with transaction.atomic():
+            for timer in timers:
+                try:
+                    _call(timer)
+                except Exception as exc:  # noqa: BLE001
+                    raise _BatchFailed from exc
+    except _BatchFailed:
+        return None
+    return [t.pk for t in timers]
+
+
+def _run_isolated(timers: list[Timer]) -> list[int]:
+    """A savepoint per handler: one that raises is rolled back alone, recorded as failed, and the rest go on."""
+    done_ids = []
+    for timer in timers:
+        try:
+            with transaction.atomic():
+                _call(timer)
+        except Exception as exc:  # noqa: BLE001 - one bad timer must not stop the batch
+            logger.warning(
+                "timer %s (%s %s) failed on attempt %s: %s", timer.pk, timer.kind, timer.key, timer.attempts, exc,
+                exc_info=not isinstance(exc, UnknownTimerKind),
+            )
+            _record_failure(timer, exc, final=timer.attempts >= MAX_ATTEMPTS)
+        else:
+            done_ids.append(timer.pk)
+    return done_ids
+
+
+def _record_failure(timer: Timer, exc: Exception, *, final: bool) -> None:
     error = f"{exc.__class__.__name__}: {exc}"[:2000]
-    if timer.attempts >= MAX_ATTEMPTS:
+    if final:
         Timer.objects.filter(pk=timer.pk).update(state=TimerState.FAILED, lease_until=None, last_error=error)
     else:
         Timer.objects.filter(pk=timer.pk).update(
@@ -94,7 +165,18 @@ def sweep_once(*, limit: int | None = None, workspace=None) -> int:
 
 
 def sweep_until_idle(*, workspace=None, limit: int | None = None) -> int:
-    total = 0
-    while claimed := sweep_once(limit=limit, workspace=workspace):
-        total += claimed
-    return total
+    """Sweep until nothing is due; returns how many timers fired (failures and retries not counted)."""
+    fired = 0
+    while True:
+        ids, lease_until = claim_due(limit=limit or settings.TIMER_BATCH_SIZE, workspace=workspace)
+        if not ids:
+            return fired
+        fired += fire_claimed(ids, lease_until)
+
+
+def seconds_until_next_due() -> float | None:
+    """How long until the earliest pending timer is due (<= 0 if one already is); None when none is pending."""
+    earliest = Timer.objects.filter(state=TimerState.PENDING).aggregate(t=Min("fires_at"))["t"]
+    if earliest is None:
+        return None
+    return (earliest - timezone.now()).total_seconds()

@@ -6,16 +6,26 @@ import signal
 import socket
 import time
 
-from django.db import close_old_connections
+from django.db import connections
 from django.db.utils import OperationalError
 
 from tidings.core.services import worker_heartbeat, worker_heartbeat_remove
 
-from .sweeper import sweep_once
+from .sweeper import seconds_until_next_due, sweep_once
 
 logger = logging.getLogger(__name__)
 
 HEARTBEAT_EVERY = 5.0
+
+
+def _drop_broken_connections() -> None:
+    """Keep the connection between loops (reconnecting per batch costs more than a batch), unless it broke."""
+    for conn in connections.all(initialized_only=True):
+        if conn.connection is not None and conn.errors_occurred:
+            if conn.is_usable():
+                conn.errors_occurred = False
+            else:
+                conn.close()
 
 
 class Worker:
@@ -61,24 +71,40 @@ class Worker:
             worker_heartbeat(worker_id=self.worker_id)
             self._last_beat = now
 
+    def idle_wait(self) -> float:
+        """Sleep the idle interval, or less when a timer falls due sooner, so a worker is awake when it does."""
+        if not self.run_timers:
+            return self.interval
+        until = seconds_until_next_due()
+        if until is None or until <= 0:  # nothing pending, or due but leased/backing off: poll at the interval
+            return self.interval
+        return min(self.interval, until)
+
     def run(self):
         signal.signal(signal.SIGTERM, self.stop)
         signal.signal(signal.SIGINT, self.stop)
         logger.info("worker %s started (tasks=%s timers=%s)", self.worker_id, self.run_tasks, self.run_timers)
         try:
             while self.running:
-                close_old_connections()
+                _drop_broken_connections()
                 busy = False
+                wait = self.interval
                 try:
                     self.beat()
                     if self.run_timers:
                         busy |= sweep_once() > 0
                     if self.run_tasks:
                         busy |= self.run_one_task()
+                    if not busy:
+                        wait = self.idle_wait()
                 except OperationalError as exc:  # database briefly locked or restarting: try again shortly
                     logger.warning("worker %s: %s", self.worker_id, exc)
+                    connections.close_all()
                 if not busy:
-                    time.sleep(self.interval)
+                    time.sleep(wait)
         finally:
-            worker_heartbeat_remove(worker_id=self.worker_id)
+            try:
+                worker_heartbeat_remove(worker_id=self.worker_id)
+            except OperationalError:
+                pass
             logger.info("worker %s stopped", self.worker_id)
