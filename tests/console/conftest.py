@@ -1,0 +1,21 @@
+"""Console fixtures: one member of each role in the same workspace, and objects of another workspace."""
+
+import pytest
+
+from tidings.core.roles import Role
+from tidings.core.services import api_token_create, store_create
+
+
+@pytest.fixture
+def team(workspace, make_member):
+    """One membership per role in `workspace`, keyed by role."""
+    return {role: make_member(workspace, role) for role in Role}
+
+
+@pytest.fixture
+def foreign_objects(other_workspace, make_member):
+    """A member, a store and a token that belong to `other_workspace`, keyed by URL kwarg name."""
+    member = make_member(other_workspace, Role.ADMIN)
+    store = store_create(workspace=other_workspace, actor=None, name="Rival store", code="RV1")
+    token, _raw = api_token_create(workspace=other_workspace, actor=None, membership=member, name="rival")
+    return {"member_id": member.pk, "store_id": store.pk, "token_id": token.pk}
