@@ -1,0 +1,117 @@
+"""Every API route x every role: allowed or 403, derived from the routes' declared permissions.
+
+`api_routes()` lists each route with the permission its `@requires` declares; the expected cell is
+`member_can(role, permission)`. A few cells are also written out by hand (SEED_CELLS), so a wrong declaration
+cannot make the generated matrix agree with itself.
+"""
+
+import pytest
+
+from tidings.api.permissions import ANY_MEMBER, api_routes
+from tidings.core.permissions import Permission, role_may
+from tidings.core.roles import Role
+from tidings.core.services import store_create
+
+ROUTES = api_routes()
+
+# Bodies an allowed role can send successfully; anything else gets {}.
+SAMPLE_BODIES = {
+    ("PATCH", "/api/v1/workspace"): {"name": "Acme Tea & Co"},
+    ("PUT", "/api/v1/workspace/modules"): {"modules": ["coupons", "omo"]},
+    ("POST", "/api/v1/members"): {"email": "new-person@acme.test", "role": "cs_agent"},
+    ("PATCH", "/api/v1/members/{member_id}"): {"role": "cs_manager"},
+    ("POST", "/api/v1/stores"): {"name": "Taipei 101", "code": "TPE101"},
+    ("PATCH", "/api/v1/stores/{store_id}"): {"name": "Renamed"},
+    ("POST", "/api/v1/sandbox/clock"): {"advance": "1m"},
+}
+
+SEED_CELLS = [
+    (Role.MARKETER, "POST", "/api/v1/members", False),
+    (Role.SUPERVISOR, "POST", "/api/v1/members", False),
+    (Role.ADMIN, "POST", "/api/v1/members", True),
+    (Role.SALES_PERSON, "PATCH", "/api/v1/workspace", False),
+    (Role.SUPERVISOR, "PATCH", "/api/v1/workspace", False),
+    (Role.ADMIN, "PATCH", "/api/v1/workspace", True),
+    (Role.CS_AGENT, "GET", "/api/v1/members", True),
+    (Role.SALES_PERSON, "GET", "/api/v1/stores", True),
+    (Role.CS_MANAGER, "POST", "/api/v1/stores", False),
+    (Role.SALES_MANAGER, "GET", "/api/v1/timers", False),
+    (Role.CS_MANAGER, "POST", "/api/v1/sandbox/clock", False),
+    (Role.MARKETER, "GET", "/api/v1/me", True),
+    (Role.SALES_PERSON, "GET", "/api/v1/workspace", True),
+]
+
+
+def expected_allowed(role, permission) -> bool:
+    return True if permission == ANY_MEMBER else role_may(role, permission)
+
+
+def test_every_route_declares_a_permission():
+    undeclared = [f"{r.method} {r.path}" for r in ROUTES if r.permission is None]
+    assert not undeclared, f"API routes without @requires(...): {undeclared}"
+
+
+def test_every_route_requires_a_token():
+    assert all(r.authenticated for r in ROUTES)
+
+
+def test_the_registry_lists_the_foundation_routes():
+    listed = {(r.method, r.path): r.permission for r in ROUTES}
+    assert listed[("GET", "/api/v1/me")] == ANY_MEMBER
+    assert listed[("PATCH", "/api/v1/workspace")] == Permission.WORKSPACE_MANAGE
+    assert listed[("POST", "/api/v1/members")] == Permission.MEMBERS_MANAGE
+    assert listed[("GET", "/api/v1/stores/{store_id}")] == Permission.MEMBERS_VIEW
+    assert listed[("POST", "/api/v1/sandbox/clock")] == Permission.TIMERS_VIEW
+    assert {(m, p) for m, p in SAMPLE_BODIES} <= set(listed)
+
+
+def _call(client, route, workspace, make_member):
+    path = route.path
+    if "{member_id}" in path:
+        path = path.replace("{member_id}", str(make_member(workspace, Role.CS_AGENT).pk))
+    if "{store_id}" in path:
+        store = store_create(workspace=workspace, actor=None, name="Matrix store", code="MATRIX")
+        path = path.replace("{store_id}", str(store.pk))
+    assert "{" not in path, f"test_permissions does not know how to fill {route.path}"
+    method = route.method.lower()
+    if method in {"get", "delete"}:
+        return getattr(client, method)(path)
+    return getattr(client, method)(path, SAMPLE_BODIES.get((route.method, route.path), {}))
+
+
+@pytest.mark.parametrize("role", list(Role), ids=str)
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: f"{r.method} {r.path}")
+def test_permission_matrix(route, role, workspace, make_member, api_client):
+    client = api_client(make_member(workspace, role))
+    response = _call(client, route, workspace, make_member)
+    if expected_allowed(role, route.permission):
+        assert response.status_code != 403, response.content
+        assert response.status_code < 400, response.content  # the sample bodies are valid
+    else:
+        assert response.status_code == 403, response.content
+        assert response.json()["message"].startswith("Your role may not")
+
+
+@pytest.mark.parametrize("role, method, path, allowed", SEED_CELLS, ids=lambda v: str(v))
+def test_hand_written_cells(role, method, path, allowed, workspace, make_member, api_client):
+    route = next(r for r in ROUTES if (r.method, r.path) == (method, path))
+    assert expected_allowed(role, route.permission) is allowed, "the route declares the wrong permission"
+    response = _call(api_client(make_member(workspace, role)), route, workspace, make_member)
+    assert (response.status_code != 403) is allowed
+
+
+def test_forbidden_role_gets_403_before_its_body_is_validated(workspace, make_member, api_client):
+    client = api_client(make_member(workspace, Role.MARKETER))
+    response = client.post("/api/v1/members", {"email": 12, "role": "wizard"})
+    assert response.status_code == 403
+    assert response.json() == {
+        "message": "Your role may not add members, change roles, deactivate.",
+        "details": [],
+    }
+
+
+def test_forbidden_write_changes_nothing(workspace, make_member, api_client):
+    client = api_client(make_member(workspace, Role.SUPERVISOR))
+    assert client.patch("/api/v1/workspace", {"name": "Supervisor was here"}).status_code == 403
+    workspace.refresh_from_db()
+    assert workspace.name == "Acme Tea"
