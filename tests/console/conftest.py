@@ -4,6 +4,12 @@ import pytest
 
 from tidings.core.roles import Role
 from tidings.core.services import api_token_create, store_create
+from tidings.timers.registry import timer_handler
+
+
+@timer_handler("console_test.noop")
+def _noop_timer(timer):
+    """A timer kind the console tests can schedule; firing does nothing."""
 
 
 @pytest.fixture
