@@ -82,6 +82,6 @@ def test_token_acts_in_its_own_workspace_only(workspace, other_workspace, make_m
 
 
 def test_unknown_api_path_is_json_404(admin_api):
-    response = admin_api.get("/api/v1/no-such-thing")
+    response = admin_api.client.get("/api/v1/no-such-thing", headers={"Accept-Language": "en"})
     assert response.status_code == 404
     assert response.json() == {"message": "Not found", "details": []}
