@@ -98,3 +98,15 @@ def test_member_search_filters_without_reload(new_page, log_in, workspace, make_
     page.wait_for_function("!document.querySelector('#member-table').innerText.includes('kai@acme.test')")
     assert "mei@acme.test" in page.inner_text("#member-table")
     assert "q=mei" in page.url
+
+
+def test_add_member_form_shows_store_fields_only_for_sales_roles(new_page, log_in, workspace, make_member):
+    admin = make_member(workspace, Role.ADMIN)
+    page = new_page()
+    log_in(page, admin)
+    page.goto("/members/add")
+    assert not page.is_visible("#id_employee_code")
+    page.select_option("#id_role", "sales_person")
+    assert page.is_visible("#id_employee_code") and page.is_visible("#id_store")
+    page.select_option("#id_role", "cs_agent")
+    assert not page.is_visible("#id_employee_code")
