@@ -85,3 +85,10 @@ def test_unknown_api_path_is_json_404(admin_api):
     response = admin_api.client.get("/api/v1/no-such-thing", headers={"Accept-Language": "en"})
     assert response.status_code == 404
     assert response.json() == {"message": "Not found", "details": []}
+
+
+def test_unsupported_method_is_json_405(admin_api):
+    response = admin_api.delete("/api/v1/me")
+    assert response.status_code == 405
+    assert response["Allow"] == "GET"
+    assert response.json()["details"] == []

@@ -5,15 +5,33 @@ Assembled here: bearer-token auth for every route (`auth.py`), the JSON error sh
 Each route declares its permission with `@requires` (`permissions.py`).
 """
 
+import functools
+
 from django.http import JsonResponse
+from django.utils.translation import gettext as _
 from django.urls import path, re_path, reverse
 from ninja import NinjaAPI
 
 from .auth import token_auth
 from .docs import LocalSwagger, docs_asset
-from .errors import install_error_handlers, not_found_view
+from .errors import error_response, install_error_handlers, not_found_view
 from .permissions import permission_gate
 from .routers import me, members, sandbox, stores, timers, workspace
+
+
+def _json_method_not_allowed(view):
+    """ninja answers an unsupported method with a plain-text 405; answer our JSON error shape instead."""
+
+    @functools.wraps(view)
+    def wrapped(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        if response.status_code == 405 and not response.get("Content-Type", "").startswith("application/json"):
+            allowed = response.get("Allow", "")
+            response = error_response(405, _("Method not allowed. Allowed: %(methods)s") % {"methods": allowed})
+            response["Allow"] = allowed
+        return response
+
+    return wrapped
 
 
 def api_root(request):
@@ -33,6 +51,8 @@ class TidingsAPI(NinjaAPI):
         # The root answers JSON pointing at the docs (ninja's own root is a bare 404); it keeps its name, which
         # ninja reverses to know the API's path prefix.
         urls = [u for u in super()._get_urls() if getattr(u, "name", None) != "api-root"]
+        for url in urls:
+            url.callback = _json_method_not_allowed(url.callback)
         # The docs' assets, and JSON (not the console's HTML page) for unknown paths under /api/v1/.
         return [
             path("docs/assets/<str:name>", docs_asset, name="docs-asset"),
