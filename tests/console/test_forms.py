@@ -266,3 +266,13 @@ def test_avatar_upload(workspace, admin_client, settings, tmp_path):
     })
     assert response.status_code == 302
     assert admin_client.get("/settings/workspace/avatar").status_code == 200
+
+
+def test_audit_shows_role_names_and_filters_by_prefix(workspace, make_member, admin_client):
+    agent = make_member(workspace, Role.CS_AGENT)
+    admin_client.post(f"/members/{agent.pk}/role", {"role": Role.SUPERVISOR})
+    admin_client.post("/stores/add", {"name": "Xinyi", "code": "TPE"})
+    page = admin_client.get("/audit/?action=member.role").content.decode()
+    assert "CS Agent" in page and "Supervisor" in page
+    assert "store.create" not in page
+    assert "store.create" in admin_client.get("/audit/").content.decode()
