@@ -252,9 +252,6 @@ PNG_1PX = bytes.fromhex(
 )
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError, reason=(
-    "core.services.workspace_update puts the FieldFile/UploadedFile of `avatar` into the audit entry's JSON "
-    "changes (_jsonable does not handle files), so any avatar upload fails; reported to core"))
 def test_avatar_upload(workspace, admin_client, settings, tmp_path):
     from django.core.files.uploadedfile import SimpleUploadedFile
 

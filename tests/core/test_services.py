@@ -195,3 +195,19 @@ def test_token_command_prints_the_token_last(db, capsys):
     raw = capsys.readouterr().out.strip().splitlines()[-1]
     token = api_token_authenticate(raw=raw)
     assert token.membership.user.email == "cs-agent@demo.test" and token.workspace.slug == "demo"
+
+
+def test_avatar_must_be_a_small_image_and_is_audited_by_name(workspace, admin, settings, tmp_path):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.MEDIA_ROOT = tmp_path
+    png = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489")
+    with pytest.raises(ServiceError) as error:
+        workspace_update(workspace=workspace, actor=admin.user,
+                         avatar=SimpleUploadedFile("evil.png", b"<script>alert(1)</script>", "image/png"))
+    assert error.value.field == "avatar"
+    workspace_update(workspace=workspace, actor=admin.user, avatar=SimpleUploadedFile("logo.png", png, "image/png"))
+    workspace.refresh_from_db()
+    assert workspace.avatar.name.startswith("avatars/logo")
+    entry = AuditEntry.objects.for_workspace(workspace).get(action="workspace.update")
+    assert entry.changes["avatar"][1] == workspace.avatar.name

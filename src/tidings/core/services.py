@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.auth import password_validation
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.core.files import File
 from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
@@ -54,6 +55,8 @@ def _diff(instance, values: dict) -> dict:
 def _jsonable(value):
     if isinstance(value, (datetime.datetime, datetime.date, datetime.timedelta)):
         return str(value)
+    if isinstance(value, File):  # an avatar: record the file name, not the bytes
+        return value.name or None
     if hasattr(value, "pk"):
         return str(value)
     return value
@@ -84,10 +87,28 @@ def _validate_workspace_fields(values: dict) -> None:
             validate_email(values["billing_email"])
         except ValidationError:
             raise ServiceError(_("Enter a valid email address."), field="billing_email") from None
+    if values.get("avatar"):
+        _validate_avatar(values["avatar"])
     if "enabled_modules" in values:
         unknown = set(values["enabled_modules"]) - set(ALL_MODULES)
         if unknown:
             raise ServiceError(_("Unknown module: %s") % ", ".join(sorted(unknown)), field="enabled_modules")
+
+
+AVATAR_MAX_BYTES = 2 * 1024 * 1024
+# Magic numbers of the image formats browsers show everywhere; the declared content type is not trusted.
+_IMAGE_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a")
+
+
+def _validate_avatar(upload) -> None:
+    if upload.size > AVATAR_MAX_BYTES:
+        raise ServiceError(_("The avatar may be at most 2 MB."), field="avatar")
+    upload.seek(0)
+    head = upload.read(12)
+    upload.seek(0)
+    is_webp = head[:4] == b"RIFF" and head[8:12] == b"WEBP"
+    if not (is_webp or head.startswith(_IMAGE_SIGNATURES)):
+        raise ServiceError(_("The avatar must be a PNG, JPEG, GIF or WebP image."), field="avatar")
 
 
 @transaction.atomic
@@ -116,6 +137,8 @@ def workspace_update(*, workspace: Workspace, actor: User | None, **values) -> W
     changes = _diff(workspace, values)
     if changes:
         workspace.save()
+        if "avatar" in changes:  # the stored name is only known once saved
+            changes["avatar"][1] = workspace.avatar.name
         audit_record(workspace=workspace, actor=actor, action="workspace.update", target=workspace, changes=changes)
     return workspace
 
