@@ -31,7 +31,7 @@ def parse_args():
     p.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
     p.add_argument("--database-url", help="a PostgreSQL server URL; a database tidings_bench is made on it")
     p.add_argument("--batch-size", type=int, help="TIDINGS_TIMER_BATCH_SIZE for the workers (default: settings)")
-    p.add_argument("--lead", type=float, default=4.0, help="seconds from the end of the insert to T (default 4)")
+    p.add_argument("--lead", type=float, help="seconds from the start of the insert to T (default 3 + count/15000)")
     p.add_argument("--timeout", type=float, default=300, help="give up after this many seconds (default 300)")
     p.add_argument("--keep", action="store_true", help="keep the database afterwards")
     return p.parse_args()
@@ -130,24 +130,26 @@ def main() -> int:
             )
         workspace = workspace_create(slug="bench", name="Bench")
 
+        deadline = time.monotonic() + 60
+        while WorkerHeartbeat.objects.count() < args.workers:  # every worker up before the timers go in
+            if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
+                raise SystemExit("workers did not start")
+            time.sleep(0.1)
+        # Inserted already due at T (not parked and then updated, which would leave the table full of dead rows).
+        lead = args.lead if args.lead is not None else 3 + args.count / 15_000
+        due = timezone.now() + datetime.timedelta(seconds=lead)
         started = time.monotonic()
-        parked = timezone.now() + datetime.timedelta(days=3650)  # inserted far in the future, then set to T at once
         with transaction.atomic():
             Timer.objects.bulk_create(
                 (
-                    Timer(workspace=workspace, kind="bench.noop", key=f"b{i}", due_at=parked, fires_at=parked)
+                    Timer(workspace=workspace, kind="bench.noop", key=f"b{i}", due_at=due, fires_at=due)
                     for i in range(args.count)
                 ),
                 batch_size=5000,
             )
         insert_seconds = time.monotonic() - started
-        deadline = time.monotonic() + 60
-        while WorkerHeartbeat.objects.count() < args.workers:  # every worker up before T
-            if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
-                raise SystemExit("workers did not start")
-            time.sleep(0.1)
-        due = timezone.now() + datetime.timedelta(seconds=args.lead)
-        Timer.objects.filter(workspace=workspace).update(due_at=due, fires_at=due)
+        if timezone.now() >= due:
+            raise SystemExit(f"the insert took {insert_seconds:.1f} s, past T; give a longer --lead")
         print(f"inserted in {insert_seconds:.1f} s; all due at T = {due.isoformat(timespec='milliseconds')}")
 
         deadline = time.monotonic() + args.timeout

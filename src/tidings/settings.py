@@ -131,7 +131,7 @@ LOGIN_RATE_WINDOW = int(os.environ.get("TIDINGS_LOGIN_RATE_WINDOW", "300"))
 
 # Durable timers: how long a claim is held before another sweeper may retake it, and how many rows per claim.
 TIMER_LEASE_SECONDS = float(os.environ.get("TIDINGS_TIMER_LEASE_SECONDS", "30"))
-TIMER_BATCH_SIZE = int(os.environ.get("TIDINGS_TIMER_BATCH_SIZE", "500"))
+TIMER_BATCH_SIZE = int(os.environ.get("TIDINGS_TIMER_BATCH_SIZE", "2000"))
 # Extra modules that register timer handlers (each app's `timer_handlers` module is imported anyway).
 TIMER_HANDLER_MODULES = [m.strip() for m in os.environ.get("TIDINGS_TIMER_HANDLER_MODULES", "").split(",") if m.strip()]
 

@@ -6,7 +6,7 @@ from unittest import mock
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from tidings.core import clock
 from tidings.core.errors import ServiceError
@@ -109,6 +109,7 @@ def test_clock_command_advances_and_shows(make_workspace, frozen):
     assert "pending timers: 1" in out and "probe.record  later" in out
 
 
+@translation.override("en")
 def test_clock_command_refuses_live_and_unknown_workspaces(make_workspace):
     make_workspace(slug="live", sandbox=False)
     with pytest.raises(CommandError, match="sandbox"):
