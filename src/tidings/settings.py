@@ -29,6 +29,10 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "tidings.core",
     "tidings.timers",
+    "tidings.contacts",
+    "tidings.channels",
+    "tidings.messaging",
+    "tidings.sandbox",
     "tidings.api",
     "tidings.console",
     "tidings.demo",
@@ -143,6 +147,11 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("TIDINGS_LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# Where this Tidings is reached: webhook URLs shown to people, and sandbox providers calling back.
+BASE_URL = os.environ.get("TIDINGS_BASE_URL", f"http://127.0.0.1:{os.environ.get('PORT', '8000')}").rstrip("/")
+# Tests route HTTP to BASE_URL through the WSGI app in-process (httpx WSGITransport) instead of a socket.
+INPROCESS_HTTP = os.environ.get("TIDINGS_INPROCESS_HTTP", "0") == "1"
 
 DEMO_PASSWORD = os.environ.get("TIDINGS_DEMO_PASSWORD", "tidings-demo")
 

@@ -1,0 +1,150 @@
+"""Every message, whatever sent it, and what happened to it (DESIGN mechanism 2, SPEC C3).
+
+Statistics in the seeds (open, read, response and click-through rates) are queries over Message and MessageEvent.
+"""
+
+import uuid
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from tidings.core.models import WorkspaceScopedQuerySet
+
+# Retry keys are derived from our own ids, so a resend after a crash carries the same key.
+RETRY_KEY_NAMESPACE = uuid.UUID("6f1d0c52-6b8e-4e3a-9a57-2f4b1c1e9d10")
+
+
+class Purpose(models.TextChoices):
+    CHAT = "chat", _("Chat")
+    BROADCAST = "broadcast", _("Broadcast")
+    JOURNEY = "journey", _("Journey")
+    REMINDER = "reminder", _("Reminder")
+    NOTIFICATION = "notification", _("Notification")
+    API = "api", _("API")
+    TEST = "test", _("Test message")
+
+
+MARKETING_PURPOSES = frozenset({Purpose.BROADCAST, Purpose.JOURNEY, Purpose.REMINDER})
+
+
+class DispatchKind(models.TextChoices):
+    PUSH = "push", "push"  # one recipient, up to the channel's messages per request
+    MULTICAST = "multicast", "multicast"  # many recipients, the same messages
+    PNP = "pnp", "LINE notification message"  # by hashed phone number
+
+
+class DispatchStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SENDING = "sending", _("Sending")  # a request is (or was, if the worker died) in flight
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+
+
+class Dispatch(models.Model):
+    """One provider request: what a push, a multicast batch or an SMS is, with its retry state."""
+
+    workspace = models.ForeignKey("core.Workspace", on_delete=models.CASCADE, related_name="+")
+    account = models.ForeignKey("channels.ChannelAccount", on_delete=models.CASCADE, related_name="dispatches")
+    kind = models.CharField(max_length=12, choices=DispatchKind.choices, default=DispatchKind.PUSH)
+    status = models.CharField(max_length=10, choices=DispatchStatus.choices, default=DispatchStatus.PENDING)
+    # Provider-specific request options, e.g. the PNP delivery tag.
+    options = models.JSONField(default=dict, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    objects = WorkspaceScopedQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "created_at"])]
+
+    @property
+    def retry_key(self) -> str:
+        return str(uuid.uuid5(RETRY_KEY_NAMESPACE, f"dispatch:{self.workspace_id}:{self.pk}"))
+
+
+class Direction(models.TextChoices):
+    OUTBOUND = "out", _("Outbound")
+    INBOUND = "in", _("Inbound")
+
+
+class MessageStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    SENT = "sent", _("Sent")
+    DELIVERED = "delivered", _("Delivered")
+    READ = "read", _("Read")
+    FAILED = "failed", _("Failed")
+    RECEIVED = "received", _("Received")  # inbound
+
+
+class Message(models.Model):
+    workspace = models.ForeignKey("core.Workspace", on_delete=models.CASCADE, related_name="+")
+    contact = models.ForeignKey("contacts.Contact", on_delete=models.CASCADE, related_name="messages")
+    identity = models.ForeignKey("contacts.ChannelIdentity", null=True, on_delete=models.SET_NULL, related_name="+")
+    account = models.ForeignKey("channels.ChannelAccount", on_delete=models.CASCADE, related_name="messages")
+    channel = models.CharField(max_length=20)
+    direction = models.CharField(max_length=3, choices=Direction.choices, default=Direction.OUTBOUND)
+    purpose = models.CharField(max_length=20, choices=Purpose.choices, default=Purpose.CHAT)
+    # Who or what sent it: "member:12", "api-token:3", "broadcast:7", "webhook".
+    source = models.CharField(max_length=80, blank=True)
+    content = models.JSONField()
+    status = models.CharField(max_length=10, choices=MessageStatus.choices, default=MessageStatus.QUEUED)
+    dispatch = models.ForeignKey(Dispatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages")
+    position = models.PositiveSmallIntegerField(default=0)  # order within its dispatch
+    provider_message_id = models.CharField(max_length=200, blank=True)
+    error = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = WorkspaceScopedQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["workspace", "contact", "-created_at"]),
+            models.Index(fields=["workspace", "status"]),
+            models.Index(fields=["account", "provider_message_id"]),
+            models.Index(fields=["dispatch", "position"]),
+        ]
+
+
+class EventKind(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    SENT = "sent", _("Sent")
+    DELIVERED = "delivered", _("Delivered")
+    READ = "read", _("Read")
+    OPENED = "opened", _("Opened")
+    CLICKED = "clicked", _("Clicked")
+    REPLIED = "replied", _("Replied")
+    FAILED = "failed", _("Failed")
+    RECEIVED = "received", _("Received")
+
+
+class MessageEvent(models.Model):
+    """Something that happened to a message; at most one per kind, so repeated opens or clicks count once."""
+
+    workspace = models.ForeignKey("core.Workspace", on_delete=models.CASCADE, related_name="+")
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=12, choices=EventKind.choices)
+    at = models.DateTimeField(default=timezone.now)
+    data = models.JSONField(default=dict, blank=True)
+
+    objects = WorkspaceScopedQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["message", "kind"], name="one_event_per_kind")]
+        indexes = [models.Index(fields=["workspace", "kind", "at"])]
+
+
+class TrackedLink(models.Model):
+    """A URL on a button or card, served through /l/<token> so a click is recorded against its message."""
+
+    workspace = models.ForeignKey("core.Workspace", on_delete=models.CASCADE, related_name="+")
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="links")
+    token = models.CharField(max_length=32, unique=True)
+    url = models.URLField(max_length=1000)
+    clicks = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = WorkspaceScopedQuerySet.as_manager()

@@ -1,0 +1,87 @@
+"""The sandbox: fake providers that speak the real APIs, and simulated customers (personas) with phones."""
+
+from django.db import models
+from django.utils import timezone
+
+from tidings.core.models import WorkspaceScopedQuerySet
+
+
+class Persona(models.Model):
+    """A simulated customer in a sandbox workspace: a phone number, maybe a LINE account, and what they did."""
+
+    workspace = models.ForeignKey("core.Workspace", on_delete=models.CASCADE, related_name="personas")
+    name = models.CharField(max_length=120)
+    phone = models.CharField(max_length=20)  # E.164
+    contact = models.ForeignKey("contacts.Contact", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # LINE: the user id the fake provider gives this person for the workspace's sandbox LINE account;
+    # blank = this person has no LINE account at all.
+    line_user_id = models.CharField(max_length=64, blank=True)
+    line_friend = models.BooleanField(default=False)
+    line_blocked = models.BooleanField(default=False)
+    pnp_consent = models.BooleanField(default=False)  # agreed to receive LINE notification messages
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = WorkspaceScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["workspace", "phone"], name="persona_phone_unique")]
+
+    def __str__(self):
+        return f"{self.name} ({self.phone})"
+
+
+class SandboxRequest(models.Model):
+    """Every request a fake provider received, as it arrived, and what it answered."""
+
+    workspace = models.ForeignKey("core.Workspace", null=True, on_delete=models.CASCADE, related_name="+")
+    account = models.ForeignKey("channels.ChannelAccount", null=True, on_delete=models.CASCADE, related_name="+")
+    provider = models.CharField(max_length=20)  # line | twilio | …
+    method = models.CharField(max_length=8)
+    path = models.CharField(max_length=300)  # the provider's path, e.g. /v2/bot/message/push
+    query = models.JSONField(default=dict, blank=True)
+    headers = models.JSONField(default=dict, blank=True)
+    body = models.JSONField(null=True, blank=True)  # JSON body, or the form fields for form-encoded APIs
+    response_status = models.PositiveSmallIntegerField()
+    response_body = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = WorkspaceScopedQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace", "provider", "path", "-created_at"])]
+
+
+class SandboxDelivery(models.Model):
+    """One provider message as it reached (or, if blocked, failed to reach) one persona's phone."""
+
+    workspace = models.ForeignKey("core.Workspace", on_delete=models.CASCADE, related_name="+")
+    account = models.ForeignKey("channels.ChannelAccount", on_delete=models.CASCADE, related_name="+")
+    persona = models.ForeignKey(Persona, on_delete=models.CASCADE, related_name="deliveries")
+    request = models.ForeignKey(SandboxRequest, null=True, on_delete=models.SET_NULL, related_name="deliveries")
+    provider = models.CharField(max_length=20)
+    channel = models.CharField(max_length=20)
+    kind = models.CharField(max_length=12)  # push | multicast | reply | pnp | sms
+    payload = models.JSONField()  # the provider's message object (LINE message JSON; {"body": …} for SMS)
+    provider_message_id = models.CharField(max_length=64)
+    delivered = models.BooleanField(default=True)  # False when the persona had blocked the account
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = WorkspaceScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["persona", "created_at"])]
+
+
+class SandboxRetryKey(models.Model):
+    """LINE remembers an accepted X-Line-Retry-Key for 24 h and answers repeats with 409."""
+
+    account = models.ForeignKey("channels.ChannelAccount", on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=64)
+    request_id = models.CharField(max_length=64)
+    response_body = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "key"], name="sandbox_retry_key_unique")]
