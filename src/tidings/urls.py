@@ -6,6 +6,9 @@ from tidings.health import healthz
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("api/v1/", api.urls),
+    path("webhooks/", include("tidings.channels.urls")),
+    path("l/", include("tidings.messaging.urls")),
+    path("sandbox/", include("tidings.sandbox.urls")),
     path("", include("tidings.console.urls")),
 ]
 

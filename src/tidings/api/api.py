@@ -16,7 +16,7 @@ from .auth import token_auth
 from .docs import LocalSwagger, docs_asset
 from .errors import error_response, install_error_handlers, not_found_view
 from .permissions import permission_gate
-from .routers import me, members, sandbox, stores, timers, workspace
+from .routers import me, members, messages, personas, sandbox, stores, timers, workspace
 
 
 def _json_method_not_allowed(view):
@@ -83,3 +83,5 @@ api.add_router("", members.router)
 api.add_router("", stores.router)
 api.add_router("", timers.router)
 api.add_router("", sandbox.router)
+api.add_router("", messages.router)
+api.add_router("", personas.router)
