@@ -19,6 +19,9 @@ def _immediate_tasks(settings):
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
     # Real hashing costs ~0.3 s a password; tests create hundreds of members.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Provider calls to sandbox fakes and their webhooks back go through the WSGI app in-process.
+    settings.INPROCESS_HTTP = True
+    settings.BASE_URL = "http://testserver"
 
 
 @pytest.fixture
@@ -118,3 +121,19 @@ def api_client():
         return ApiClient(raw)
 
     return make
+
+
+@pytest.fixture
+def line_account(workspace):
+    """A sandbox LINE Official Account in `workspace` (its fake provider lives at account.base_url)."""
+    from tidings.channels.services import account_create
+
+    return account_create(workspace=workspace, actor=None, channel="line", name="Acme LINE OA")
+
+
+@pytest.fixture
+def sms_account(workspace):
+    """A sandbox Twilio SMS sender in `workspace`."""
+    from tidings.channels.services import account_create
+
+    return account_create(workspace=workspace, actor=None, channel="sms", name="Acme SMS")
