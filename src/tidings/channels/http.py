@@ -6,6 +6,8 @@ process: real HTTP semantics (methods, headers, bodies, signatures, URL routing,
 
 import httpx
 from django.conf import settings
+from django.core import signals
+from django.db import close_old_connections
 
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 
@@ -19,7 +21,18 @@ class _LocalRouting(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         if str(request.url).startswith(settings.BASE_URL):
-            return self._local.handle_request(request)
+            # Like Django's test client: the in-process request shares this thread's connection (and its open
+            # transaction), so it must not close "old" connections at its start and end.
+            signals.request_started.disconnect(close_old_connections)
+            signals.request_finished.disconnect(close_old_connections)
+            try:
+                response = self._local.handle_request(request)
+                response.read()  # Django signals request_finished when the body is closed: do it in here
+                response.close()
+                return response
+            finally:
+                signals.request_started.connect(close_old_connections)
+                signals.request_finished.connect(close_old_connections)
         return self._network.handle_request(request)
 
     def close(self):
