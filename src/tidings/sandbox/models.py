@@ -85,3 +85,53 @@ class SandboxRetryKey(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["account", "key"], name="sandbox_retry_key_unique")]
+
+
+class SandboxFault(models.Model):
+    """Fault injection for tests: the next `remaining` calls to `method path` of one account answer `status`.
+
+    `after_processing` makes the fake do the work first (deliver, remember the retry key) and then answer the error,
+    like a provider that accepted a request but whose answer was lost: the case retry keys exist for.
+    """
+
+    account = models.ForeignKey("channels.ChannelAccount", on_delete=models.CASCADE, related_name="+")
+    method = models.CharField(max_length=8, default="POST")
+    path = models.CharField(max_length=300)
+    status = models.PositiveSmallIntegerField()
+    remaining = models.PositiveIntegerField(default=1)
+    after_processing = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["account", "path"])]
+
+
+class SandboxToken(models.Model):
+    """Short-lived single-use tokens a fake issued: LINE reply tokens (1 minute) and link tokens (10 minutes).
+
+    Times are on the workspace clock, so a test clock moving forward expires them.
+    """
+
+    account = models.ForeignKey("channels.ChannelAccount", on_delete=models.CASCADE, related_name="+")
+    persona = models.ForeignKey(Persona, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=12)  # reply | link
+    token = models.CharField(max_length=64)
+    issued_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "kind", "token"], name="sandbox_token_unique")]
+
+
+class SandboxInteraction(models.Model):
+    """A persona seeing (impression) or opening a link in (click) a delivered message; feeds unit statistics."""
+
+    delivery = models.ForeignKey(SandboxDelivery, on_delete=models.CASCADE, related_name="interactions")
+    kind = models.CharField(max_length=12)  # impression | click
+    url = models.CharField(max_length=1000, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["delivery", "kind"])]
