@@ -1,0 +1,147 @@
+"""Inbound webhooks after the signature check: store raw events once, then process each into identities and
+whatever the layers above (messaging) consume.
+
+Channels may not import messaging, so messaging registers its consumers here (`@inbound_consumer`) at start-up.
+"""
+
+import logging
+from collections.abc import Callable
+
+from django.db import transaction
+from django.utils import timezone
+
+from tidings.contacts.models import ChannelIdentity
+from tidings.contacts.services import identity_set_subscribed, identity_upsert
+
+from .events import InboundEvent, WebhookItem
+from .models import ChannelAccount, WebhookEvent, WebhookStatus
+from .registry import adapter_for
+
+logger = logging.getLogger("tidings.webhooks")
+
+# Kinds that say something about a customer whose identity we keep. Status callbacks are about our messages.
+_IDENTITY_KINDS = frozenset({"message", "follow", "unfollow", "postback", "account_link", "delivery"})
+
+InboundConsumer = Callable[..., None]
+_CONSUMERS: list[InboundConsumer] = []
+
+
+def inbound_consumer(func: InboundConsumer) -> InboundConsumer:
+    """Register `func(*, account, event: InboundEvent, identity: ChannelIdentity | None, webhook_event)`.
+
+    Consumers run in order inside the processing transaction; one raising marks the event failed (nothing kept).
+    """
+    if func not in _CONSUMERS:
+        _CONSUMERS.append(func)
+    return func
+
+
+def inbound_consumers() -> list[InboundConsumer]:
+    return list(_CONSUMERS)
+
+
+def webhook_events_store(*, workspace, account: ChannelAccount, items: list[WebhookItem]) -> list[int]:
+    """Store each event once per (account, provider id); returns the ids of rows this call created, whose
+    processing is enqueued when the transaction commits. Repeats (provider redeliveries) are ignored."""
+    from .tasks import webhook_event_process
+
+    unique = {item.provider_event_id: item for item in items}
+    if not unique:
+        return []
+    with transaction.atomic():
+        seen = set(
+            WebhookEvent.objects.filter(account=account, provider_event_id__in=list(unique))
+            .values_list("provider_event_id", flat=True)
+        )
+        fresh = [item for event_id, item in unique.items() if event_id not in seen]
+        if not fresh:
+            return []
+        now = timezone.now()
+        WebhookEvent.objects.bulk_create(
+            [WebhookEvent(workspace=workspace, account=account, provider_event_id=item.provider_event_id,
+                          event_type=item.event_type, payload=item.payload, received_at=now) for item in fresh],
+            ignore_conflicts=True,  # a concurrent delivery of the same event stored it first
+        )
+        new_ids = list(
+            WebhookEvent.objects.filter(account=account, status=WebhookStatus.RECEIVED,
+                                        provider_event_id__in=[item.provider_event_id for item in fresh])
+            .order_by("id").values_list("id", flat=True)
+        )
+        for event_id in new_ids:
+            transaction.on_commit(lambda event_id=event_id: webhook_event_process.enqueue(event_id))
+    return new_ids
+
+
+def _profile(adapter, account, user_id: str) -> dict:
+    """The provider's profile for a user, or {} when it cannot be had now (not a friend, API down): the event is
+    processed without it and the name is fetched again with the user's next event."""
+    fetch = getattr(adapter, "fetch_profile", None)
+    if fetch is None:
+        return {}
+    try:
+        return fetch(account, user_id) or {}
+    except Exception as exc:  # noqa: BLE001 - any failure here must not lose the event
+        logger.info("Profile fetch failed for %s on account %s: %s", user_id, account.public_id, exc)
+        return {}
+
+
+def _needs_profile(account, event: InboundEvent) -> bool:
+    if event.kind in ("unfollow", "delivery"):
+        return False  # a blocked user has no profile for us; a PNP recipient need not be a friend
+    if event.kind == "follow":
+        return True  # a (re)follow is when names and pictures change
+    known = ChannelIdentity.objects.filter(account=account, external_id=event.user_id).values_list(
+        "display_name", flat=True).first()
+    return not known
+
+
+def webhook_event_process(*, event_id: int) -> str | None:
+    """Process one stored event exactly once; returns its final status (None when there was nothing to do).
+
+    Never raises: a failure is kept on the row (status failed, error text) for an operator to look at.
+    """
+    row = WebhookEvent.objects.select_related("account", "workspace").filter(pk=event_id).first()
+    if row is None or row.status != WebhookStatus.RECEIVED:
+        return None
+    account = row.account
+    try:
+        adapter = adapter_for(account.channel)
+        event = adapter.parse_event(account, row.payload)
+        profile = {}
+        if event.kind in _IDENTITY_KINDS and event.user_id and _needs_profile(account, event):
+            profile = _profile(adapter, account, event.user_id)  # outside the transaction: it is an HTTP call
+        with transaction.atomic():
+            locked = WebhookEvent.objects.select_for_update().get(pk=event_id)
+            if locked.status != WebhookStatus.RECEIVED:
+                return None  # processed by a concurrent run
+            status = _apply(account, locked, event, profile)
+            locked.status = status
+            locked.processed_at = timezone.now()
+            locked.save(update_fields=["status", "processed_at"])
+        return status
+    except Exception as exc:  # noqa: BLE001 - the provider already got its 200; keep the failure on the row
+        logger.exception("Webhook event %s (account %s) failed", event_id, account.public_id)
+        WebhookEvent.objects.filter(pk=event_id, status=WebhookStatus.RECEIVED).update(
+            status=WebhookStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:4000], processed_at=timezone.now()
+        )
+        return WebhookStatus.FAILED
+
+
+def _apply(account, row: WebhookEvent, event: InboundEvent, profile: dict) -> str:
+    if event.kind == "unknown":
+        return WebhookStatus.IGNORED
+    identity = None
+    if event.kind in _IDENTITY_KINDS and event.user_id:
+        identity, _created = identity_upsert(
+            workspace=row.workspace, account=account, external_id=event.user_id,
+            display_name=profile.get("display_name", ""), picture_url=profile.get("picture_url", ""),
+        )
+        if event.kind in ("follow", "unfollow"):
+            subscribed = event.kind == "follow"
+            # Events can arrive out of order: an older follow must not undo a newer unfollow (and back).
+            newer = identity.unsubscribed_at if subscribed else identity.subscribed_at
+            if newer is None or newer <= event.occurred_at:
+                identity_set_subscribed(identity=identity, subscribed=subscribed, at=event.occurred_at)
+    for consumer in _CONSUMERS:
+        consumer(account=account, event=event, identity=identity, webhook_event=row)
+    return WebhookStatus.PROCESSED
