@@ -1,0 +1,61 @@
+"""Tracked links (SPEC C5): URLs on buttons and cards go through /l/<token>, which records one `clicked` per message.
+
+Only tappable actions are rewritten - `uri` actions on buttons, carousel columns, image-carousel columns, imagemap
+areas, coupon buttons and quick replies. A URL a person typed inside plain text stays as it is: we do not alter what
+an agent wrote, and LINE shows text URLs as they are.
+"""
+
+import copy
+import secrets
+
+from django.conf import settings
+
+from .models import TrackedLink
+
+
+def link_url(token: str) -> str:
+    return f"{settings.BASE_URL}/l/{token}"
+
+
+def _tracked(action) -> bool:
+    # Web pages only: tel:, line:// and app links open apps, not a browser that could follow our redirect.
+    return bool(action) and action.get("type") == "uri" and str(action.get("uri", "")).startswith(("http://", "https://"))
+
+
+def _uri_actions(content: dict):
+    """Every action dict in `content` whose `uri` we track."""
+    candidates = [*(content.get("actions") or [])]  # buttons; imagemap areas
+    for column in content.get("columns") or []:
+        candidates += column.get("actions") or []
+        candidates.append(column.get("action"))
+    candidates.append(content.get("button"))
+    candidates += content.get("quick_replies") or []
+    return [action for action in candidates if _tracked(action)]
+
+
+def contents_have_links(contents: list[dict]) -> bool:
+    """True if any content carries a URL we would track (then a bulk send goes out as per-recipient pushes)."""
+    return any(True for content in contents for _ in _uri_actions(content))
+
+
+def _new_token() -> str:
+    return secrets.token_urlsafe(12)  # 16 URL-safe characters, 96 random bits
+
+
+def links_prepare(message, content: dict) -> tuple[dict, list[TrackedLink]]:
+    """The content with its action URLs replaced by tracked ones, and the (unsaved) TrackedLink rows for `message`.
+
+    One link per distinct URL in the message, so two buttons to the same page share a token. The caller saves the
+    rows (in bulk when sending to many) in the transaction that stores the message.
+    """
+    content = copy.deepcopy(content)
+    by_url: dict[str, TrackedLink] = {}
+    for action in _uri_actions(content):
+        url = action["uri"]
+        link = by_url.get(url)
+        if link is None:
+            link = by_url[url] = TrackedLink(
+                workspace_id=message.workspace_id, message=message, token=_new_token(), url=url
+            )
+        action["uri"] = link_url(link.token)
+    return content, list(by_url.values())
