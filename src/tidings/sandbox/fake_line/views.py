@@ -1,0 +1,185 @@
+"""HTTP face of the fake LINE Messaging API at `{BASE_URL}/sandbox/line/<public_id>/…` (a sandbox account's
+base_url): LINE's paths, auth, rate limits and error bodies; every request logged as a `SandboxRequest`.
+
+Order of checks, as a client of LINE sees them: unknown account → 404; bearer token → 401; an injected fault;
+the endpoint's rate limit → 429; JSON body → 400/415; then the endpoint itself (services.py).
+"""
+
+import hmac
+import json
+import logging
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from ..selectors import sandbox_account_by_public_id
+from ..services import sandbox_deliveries_record, sandbox_fault_take, sandbox_rate_count, sandbox_request_record
+from . import services as api
+from .ids import request_id as new_request_id
+from .webhooks import line_webhook_schedule
+
+logger = logging.getLogger(__name__)
+
+AUTH_FAILED = {"message": "Authentication failed. Confirm that the access token in the authorization header is valid."}
+RATE_LIMITED = {"message": "The API rate limit has been exceeded. Try again later."}
+FAULT_BODIES = {
+    429: RATE_LIMITED,
+    500: {"message": "Internal server error"},
+    502: {"message": "Bad gateway"},
+    503: {"message": "Service unavailable"},
+}
+# Requests per second per account and endpoint, LINE's figures (reference: rate limits).
+RATE_LIMITS = {"push": 2000, "multicast": 200, "reply": 2000, "pnp": 2000, "profile": 2000, "link_token": 2000,
+               "aggregation": 2000}
+
+
+def _json_body(request):
+    """(body, error Answer). LINE wants application/json on endpoints with a body."""
+    content_type = request.content_type or ""
+    if content_type != "application/json":
+        return None, api.Answer(415, {"message": f"The content type, {content_type or 'none'}, is not supported"})
+    try:
+        body = json.loads(request.body or b"null")
+    except json.JSONDecodeError as exc:
+        return None, api.Answer(400, {
+            "message": f"The request body could not be parsed as JSON (line: {exc.lineno}, column: {exc.colno})"})
+    if not isinstance(body, dict):
+        return None, api.Answer(400, {"message": "The request body could not be parsed as JSON (line: 1, column: 1)"})
+    return body, None
+
+
+def _respond(answer, rid: str) -> JsonResponse:
+    response = JsonResponse(answer.body, status=answer.status, safe=False, json_dumps_params={"ensure_ascii": False})
+    response["X-Line-Request-Id"] = rid
+    for name, value in answer.headers.items():
+        response[name] = value
+    return response
+
+
+def _authorized(request, account) -> bool:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    expected = account.credentials.get("access_token", "")
+    return scheme.lower() == "bearer" and bool(token) and bool(expected) and hmac.compare_digest(token, expected)
+
+
+def endpoint(name: str, method: str, *, body: bool = False):
+    """Wrap an endpoint handler `handler(account, request, body, **path_kwargs) -> Answer` with LINE's envelope."""
+
+    def wrap(handler):
+        @csrf_exempt
+        def view(request, public_id, **kwargs):
+            rid = new_request_id()
+            path = request.path.split(str(public_id), 1)[1] or "/"
+            account = sandbox_account_by_public_id(public_id, "line")
+            parsed = None
+            log = {"method": request.method, "path": path, "query": request.GET.dict(), "headers": request.headers}
+
+            def finish(answer, *, record_body=None):
+                with transaction.atomic():
+                    record = sandbox_request_record(
+                        workspace=account.workspace if account else None, account=account, provider="line",
+                        body=record_body, response_status=answer.status, response_body=answer.body, **log,
+                    )
+                    if answer.deliveries:
+                        for delivery in answer.deliveries:
+                            delivery.request = record
+                        sandbox_deliveries_record(workspace=account.workspace, deliveries=answer.deliveries)
+                    for events, delay in answer.webhooks:
+                        line_webhook_schedule(account, events, delay=delay)
+                return _respond(answer, rid)
+
+            if account is None:
+                return finish(api.Answer(404, dict(api.NOT_FOUND)))
+            if body and request.method == method:
+                parsed, bad = _json_body(request)
+                raw = parsed
+                if bad:
+                    raw = request.body.decode(errors="replace")[:2000]
+            else:
+                raw, bad = None, None
+            if not _authorized(request, account):
+                return finish(api.Answer(401, dict(AUTH_FAILED)), record_body=raw)
+            if request.method != method:
+                return finish(api.Answer(405, {"message": "Method Not Allowed"}), record_body=raw)
+            fault = sandbox_fault_take(account=account, method=method, path=path)
+            if fault is not None and not fault.after_processing:
+                return finish(api.Answer(fault.status, dict(FAULT_BODIES.get(fault.status, {"message": "Error"}))),
+                              record_body=raw)
+            if sandbox_rate_count(key=f"sandbox:line:{account.pk}:{name}") > RATE_LIMITS.get(name, 2000):
+                return finish(api.Answer(429, dict(RATE_LIMITED)), record_body=raw)
+            if bad:
+                return finish(bad, record_body=raw)
+            with transaction.atomic():
+                answer = handler(account, request, parsed, rid, **kwargs)
+                if fault is not None:  # the work is done; the answer is lost on the way back
+                    answer = api.Answer(fault.status, dict(FAULT_BODIES.get(fault.status, {"message": "Error"})),
+                                        deliveries=answer.deliveries, webhooks=answer.webhooks)
+                return finish(answer, record_body=raw)
+
+        return view
+
+    return wrap
+
+
+@endpoint("push", "POST", body=True)
+def push(account, request, body, rid):
+    return api.line_api_push(account, body, request.headers, rid)
+
+
+@endpoint("multicast", "POST", body=True)
+def multicast(account, request, body, rid):
+    return api.line_api_multicast(account, body, request.headers, rid)
+
+
+@endpoint("reply", "POST", body=True)
+def reply(account, request, body, rid):
+    return api.line_api_reply(account, body, request.headers, rid)
+
+
+@endpoint("pnp", "POST", body=True)
+def pnp_push(account, request, body, rid):
+    return api.line_api_pnp_push(account, body, request.headers, rid)
+
+
+@endpoint("profile", "GET")
+def profile(account, request, body, rid, user_id):
+    return api.line_api_profile(account, user_id)
+
+
+@endpoint("link_token", "POST")
+def link_token(account, request, body, rid, user_id):
+    return api.line_api_link_token(account, user_id)
+
+
+@endpoint("aggregation", "GET")
+def aggregation_info(account, request, body, rid):
+    return api.line_api_aggregation_info(account)
+
+
+@endpoint("aggregation", "GET")
+def aggregation_list(account, request, body, rid):
+    return api.line_api_aggregation_list(account, request.GET)
+
+
+@endpoint("insight", "GET")
+def unit_statistics(account, request, body, rid):
+    return api.line_api_unit_statistics(account, request.GET)
+
+
+@csrf_exempt
+def unknown(request, public_id, rest=""):
+    """Paths the fake does not implement answer LINE's 404, and are logged like the rest."""
+    try:
+        account = sandbox_account_by_public_id(public_id, "line")
+    except ValidationError:
+        account = None
+    answer = api.Answer(404, dict(api.NOT_FOUND))
+    sandbox_request_record(
+        workspace=account.workspace if account else None, account=account, provider="line", method=request.method,
+        path="/" + rest, query=request.GET.dict(), headers=request.headers, body=None, response_status=404,
+        response_body=answer.body,
+    )
+    return _respond(answer, new_request_id())

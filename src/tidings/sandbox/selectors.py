@@ -1,0 +1,61 @@
+"""Reads for the sandbox: personas as the fake providers see them, the request log, deliveries."""
+
+from tidings.channels.adapters.line.signature import pnp_phone_hash
+from tidings.channels.models import ChannelAccount
+from tidings.core.models import Workspace
+
+from .models import Persona, SandboxDelivery, SandboxRequest
+
+
+def sandbox_account_by_public_id(public_id, channel: str) -> ChannelAccount | None:
+    """A sandbox account a fake provider serves; live accounts are never answered by the fakes."""
+    return (
+        ChannelAccount.objects.select_related("workspace")
+        .filter(public_id=public_id, channel=channel, mode="sandbox")
+        .first()
+    )
+
+
+def sandbox_line_account(workspace: Workspace) -> ChannelAccount | None:
+    """The workspace's sandbox LINE account that personas' LINE user ids belong to (the first active one)."""
+    return (
+        ChannelAccount.objects.filter(workspace=workspace, channel="line", mode="sandbox", is_active=True)
+        .order_by("id")
+        .first()
+    )
+
+
+def personas_by_line_user(workspace: Workspace, user_ids) -> dict[str, Persona]:
+    ids = [u for u in set(user_ids) if u]
+    if not ids:
+        return {}
+    return {p.line_user_id: p for p in Persona.objects.filter(workspace=workspace, line_user_id__in=ids)}
+
+
+def persona_by_pnp_hash(workspace: Workspace, digest: str) -> Persona | None:
+    """The persona whose E.164 phone hashes to `digest` (LINE notification messages address phones by hash)."""
+    for persona in Persona.objects.filter(workspace=workspace).only("id", "phone", "workspace_id"):
+        if pnp_phone_hash(persona.phone) == digest:
+            return Persona.objects.get(pk=persona.pk)
+    return None
+
+
+def sandbox_requests(workspace: Workspace, *, provider: str | None = None, path: str | None = None,
+                     account: ChannelAccount | None = None):
+    """The request log, newest first."""
+    qs = SandboxRequest.objects.for_workspace(workspace)
+    if provider:
+        qs = qs.filter(provider=provider)
+    if path:
+        qs = qs.filter(path=path)
+    if account is not None:
+        qs = qs.filter(account=account)
+    return qs.order_by("-created_at", "-id")
+
+
+def persona_deliveries(persona: Persona, *, channel: str | None = None):
+    """What reached (or was stopped on the way to) one persona's phone, oldest first."""
+    qs = SandboxDelivery.objects.filter(persona=persona)
+    if channel:
+        qs = qs.filter(channel=channel)
+    return qs.order_by("created_at", "id")

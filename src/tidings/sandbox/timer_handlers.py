@@ -1,0 +1,11 @@
+"""Durable timers of the sandbox: webhooks the fake providers send back later (so sandbox test clocks apply)."""
+
+from tidings.timers.registry import timer_handler
+
+from .fake_line.webhooks import WEBHOOK_TIMER, line_webhook_fire
+from .fake_twilio import timer_handlers as _fake_twilio  # noqa: F401 - registers sandbox.twilio_callback
+
+
+@timer_handler(WEBHOOK_TIMER)
+def line_webhook(timer):
+    line_webhook_fire(timer)
