@@ -1,8 +1,8 @@
 """Twilio Programmable Messaging (API 2010-04-01): send, find an already-created message, status callbacks and
 inbound SMS webhooks.
 
-Twilio has no idempotency key. A dispatch found still `sending` with attempts behind it may already have reached
-Twilio before the worker died, so before sending again we list the messages to that number from our sender since
+Twilio has no idempotency key. An earlier attempt of the same dispatch (a worker that died mid-call, a timeout, a 5xx
+after Twilio had accepted) may already have created the message, so before sending again we list the messages to that number from our sender since
 the dispatch was created and adopt one with the same body (docs/modules/channels.md, "SMS and the missing
 idempotency key").
 """
@@ -82,7 +82,9 @@ class TwilioProvider:
         }
         try:
             with http_client() as client:
-                if dispatch.status == "sending" and dispatch.attempts > 0:
+                # The pipeline claims a dispatch (status `sending`, attempts counting this one) before calling us,
+                # so an earlier attempt - crashed, timed out or answered 5xx - exists exactly when attempts > 1.
+                if dispatch.attempts > 1:
                     found = self._find_sent(client, account, dispatch, message, fields)
                     if isinstance(found, SendResult):
                         return found
@@ -133,7 +135,7 @@ class TwilioProvider:
 
     def verify_signature(self, account, request: HttpRequest, body: bytes) -> bool:
         # Twilio signs the URL it called; behind a proxy BASE_URL must be the public origin.
-        url = settings.BASE_URL + request.get_full_path()
+        url = getattr(request, "webhook_url", None) or settings.BASE_URL + request.get_full_path()
         params = self._params(body) if body else QueryDict()
         return twilio_signature_valid(account.credentials.get("auth_token", ""), url, params,
                                       request.headers.get("X-Twilio-Signature"))
