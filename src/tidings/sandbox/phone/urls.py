@@ -1,3 +1,11 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns = []
+from . import views
+
+app_name = "sandbox_phone"
+urlpatterns = [
+    path("phones", views.phone_list, name="phones"),
+    path("phone/<int:persona_id>", views.phone, name="phone"),
+    path("phone/<int:persona_id>/chat", views.phone_chat, name="chat"),
+    path("phone/<int:persona_id>/act", views.phone_act, name="act"),
+]
