@@ -92,3 +92,92 @@ def bulk_recipients(workspace, account, n: int, prefix="u"):
                          external_id=f"{prefix}{i}", subscribed=True) for i, c in enumerate(contacts)],
         batch_size=2000,
     )
+
+
+def line_personas(workspace, account, n: int, *, friend=True, blocked=False, pnp_consent=False, start=0):
+    """n sandbox personas who are LINE users of `account`, each with a contact and a LINE identity (bulk inserts).
+
+    Returns the identities, in persona order.
+    """
+    from tidings.sandbox.models import Persona
+
+    contacts = Contact.objects.bulk_create(
+        [Contact(workspace=workspace, name=f"Persona {start + i}", phone=f"+852{61000000 + start + i}") for i in range(n)],
+        batch_size=2000,
+    )
+    personas = Persona.objects.bulk_create(
+        [Persona(workspace=workspace, name=c.name, phone=c.phone, contact=c, line_user_id=f"U{c.pk:032x}",
+                 line_friend=friend, line_blocked=blocked, pnp_consent=pnp_consent) for c in contacts],
+        batch_size=2000,
+    )
+    return ChannelIdentity.objects.bulk_create(
+        [ChannelIdentity(workspace=workspace, contact=p.contact, channel="line", account=account,
+                         external_id=p.line_user_id, subscribed=friend and not blocked) for p in personas],
+        batch_size=2000,
+    )
+
+
+class TaskWorkers:
+    """Real `tidings worker` processes (tasks and timers) on the test database, calling the fakes in-process."""
+
+    def __init__(self, log_dir, env: dict | None = None):
+        self.log_dir = log_dir
+        self.env = env or {}
+        self.procs = []
+
+    def start(self, *, interval=0.05):
+        import os
+        import subprocess
+        import sys
+
+        from tests.timers.conftest import REPO, database_url
+
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url(),
+            "DJANGO_SETTINGS_MODULE": "tidings.settings",
+            "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "src"), os.environ.get("PYTHONPATH", "")]),
+            "TIDINGS_TASK_BACKEND": "django_tasks_db.DatabaseBackend",
+            "TIDINGS_INPROCESS_HTTP": "1",
+            "TIDINGS_BASE_URL": "http://testserver",
+            "TIDINGS_LOG_LEVEL": "WARNING",
+            **self.env,
+        }
+        log = open(self.log_dir / f"worker-{len(self.procs)}.log", "wb")
+        proc = subprocess.Popen([sys.executable, "-m", "tidings.cli", "worker", "--interval", str(interval)],
+                                env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        self.procs.append(proc)
+        return proc
+
+    def kill(self, proc):
+        import signal
+
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+
+    def logs(self) -> str:
+        return "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}" for p in sorted(self.log_dir.glob("worker-*.log")))
+
+    def kill_all(self):
+        for proc in self.procs:
+            self.kill(proc)
+
+
+@pytest.fixture
+def task_workers(tmp_path, settings):
+    # Tasks go to the database queue, where the worker subprocesses take them.
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    pools = []
+
+    def make(env=None):
+        pool = TaskWorkers(tmp_path, env)
+        pools.append(pool)
+        return pool
+
+    try:
+        yield make
+    finally:
+        for pool in pools:
+            pool.kill_all()

@@ -9,6 +9,7 @@ waiting for the next second, so no second ever carries more than the limit, howe
 Windows are wall-clock seconds of this machine's clock; processes on several hosts need synchronised clocks.
 """
 
+import os
 import random
 import time
 
@@ -24,6 +25,10 @@ RATE_LIMITS: dict[tuple[str, str], int] = {
     ("line", "pnp"): 2000,
     ("sms", "push"): 100,
 }
+# Tests and benchmarks may lower limits for every process at once: TIDINGS_RATE_LIMITS="line:multicast=5,line:push=20".
+for _item in filter(None, os.environ.get("TIDINGS_RATE_LIMITS", "").split(",")):
+    _name, _, _value = _item.partition("=")
+    RATE_LIMITS[tuple(_name.strip().split(":", 1))] = int(_value)
 KEEP_SECONDS = 60  # windows older than this are pruned
 
 
