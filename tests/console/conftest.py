@@ -20,8 +20,11 @@ def team(workspace, make_member):
 
 @pytest.fixture
 def foreign_objects(other_workspace, make_member):
-    """A member, a store and a token that belong to `other_workspace`, keyed by URL kwarg name."""
+    """A member, a store, a token and a channel account that belong to `other_workspace`, keyed by URL kwarg."""
     member = make_member(other_workspace, Role.ADMIN)
     store = store_create(workspace=other_workspace, actor=None, name="Rival store", code="RV1")
     token, _raw = api_token_create(workspace=other_workspace, actor=None, membership=member, name="rival")
-    return {"member_id": member.pk, "store_id": store.pk, "token_id": token.pk}
+    from tidings.channels.services import account_create
+
+    account = account_create(workspace=other_workspace, actor=None, channel="line", name="Rival LINE")
+    return {"member_id": member.pk, "store_id": store.pk, "token_id": token.pk, "account_id": account.pk}

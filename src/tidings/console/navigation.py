@@ -87,8 +87,8 @@ GROUPS: tuple[NavGroup, ...] = (
                 matches=("console:member_add", "console:member_edit")),
         NavItem("stores", _("Stores"), P.STORES_MANAGE, "console:stores", icon="store",
                 matches=("console:store_add", "console:store_edit")),
-        NavItem("channels", _("Channels"), P.CHANNELS_MANAGE, icon="plug", description=_(
-            "Connect LINE, WhatsApp, Messenger, Instagram and SMS accounts, or sandbox stand-ins for them.")),
+        NavItem("channels", _("Channels"), P.CHANNELS_MANAGE, "console:channels", icon="plug",
+                matches=("console:channel_add", "console:channel_test", "sandbox_phone:phones")),
         NavItem("staff-binding", _("Staff binding"), P.OMO_SETTINGS, icon="qr", description=_(
             "How customers are bound to sales staff by QR code: fixed or free binding, and transfer rules.")),
         NavItem("billing", _("Billing"), P.BILLING_VIEW, icon="card", description=_(

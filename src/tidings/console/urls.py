@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import audit, auth, home, members, stores, timers, tokens, workspace
+from .views import audit, auth, channels, home, members, stores, timers, tokens, workspace
 
 app_name = "console"
 urlpatterns = [
@@ -26,4 +26,8 @@ urlpatterns = [
     path("timers/", timers.timer_list, name="timers"),
     path("timers/advance", timers.clock_advance_view, name="clock_advance"),
     path("audit/", audit.audit_list, name="audit"),
+    path("channels/", channels.channel_list, name="channels"),
+    path("channels/add", channels.channel_add, name="channel_add"),
+    path("channels/<int:account_id>/active", channels.channel_set_active, name="channel_set_active"),
+    path("channels/<int:account_id>/test", channels.channel_test, name="channel_test"),
 ]
