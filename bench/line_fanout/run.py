@@ -1,0 +1,258 @@
+#!/usr/bin/env python
+"""LINE fan-out benchmark: one broadcast to N LINE identities through the whole pipeline; recipients per second.
+
+    bench/run line_fanout                                  # SQLite, 100,000 identities, 2 workers, both runs
+    bench/run line_fanout --database-url postgres://postgres@127.0.0.1:5432/postgres --workers 2
+
+It makes a throwaway database (a SQLite file under var/, or a PostgreSQL database `tidings_bench_fanout` created and
+dropped on the server named by --database-url), migrates it, creates a sandbox workspace with a sandbox LINE account,
+and bulk-inserts N personas, each a LINE friend with a contact and a LINE identity. Then, per run:
+
+- `pipeline`: W real `tidings worker` processes whose LINE adapter renders each request but answers "sent" without
+  HTTP (bench/line_fanout/null_provider.py): Tidings' own cost.
+- `e2e`: a real `tidings serve` on a free local port serves the fake LINE; W workers send every multicast to it over
+  real HTTP; the fake checks each request and records a delivery per persona.
+
+Each run is one `message_send_bulk` of a text message (multicast batches of 500; message rows kept) and is timed
+from the call to the last dispatch's `sent_at`: recipients per second, ÷ the 50,000/s goal, split into storing
+(rows + tasks) and delivering. LINE's own 200 multicasts/s limit (100,000 recipients/s) applies throughout. The
+e2e run also checks that every persona got exactly one delivery. Everything is stopped and the database dropped
+whatever happens (`--keep` keeps it).
+"""
+
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+REPO = Path(__file__).resolve().parents[2]
+GOAL = 50_000  # recipients per second: half of LINE's multicast ceiling (200 requests/s × 500)
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--count", type=int, default=100_000, help="LINE identities to send to (default 100000)")
+    p.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
+    p.add_argument("--server-workers", type=int, default=1, help="`tidings serve` processes for e2e (default 1)")
+    p.add_argument("--mode", choices=["both", "pipeline", "e2e"], default="both")
+    p.add_argument("--database-url", help="a PostgreSQL server URL; a database tidings_bench_fanout is made on it")
+    p.add_argument("--timeout", type=float, default=900, help="give up after this many seconds (default 900)")
+    p.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    return p.parse_args()
+
+
+class Database:
+    def __init__(self, server_url: str | None):
+        self.server_url = server_url
+        if server_url is None:
+            (REPO / "var").mkdir(exist_ok=True)
+            self.path = REPO / "var" / f"bench-fanout-{os.getpid()}.sqlite3"
+            self.url = f"sqlite:///{self.path}"
+        else:
+            parts = urlsplit(server_url)
+            self.name = "tidings_bench_fanout"
+            self.url = urlunsplit(parts._replace(path=f"/{self.name}"))
+            self.admin_url = urlunsplit(parts._replace(path="/postgres"))
+
+    def _admin(self, sql: str):
+        import psycopg
+
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(sql)
+
+    def create(self):
+        self.drop()
+        if self.server_url is not None:
+            self._admin(f"CREATE DATABASE {self.name}")
+
+    def drop(self):
+        if self.server_url is None:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+        else:
+            self._admin(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Processes:
+    def __init__(self):
+        self.procs: list[subprocess.Popen] = []
+
+    def start(self, argv, env):
+        proc = subprocess.Popen([sys.executable, "-m", "tidings.cli", *argv], env=env, cwd=REPO,
+                                stdout=subprocess.DEVNULL, stderr=sys.stderr, start_new_session=True)
+        self.procs.append(proc)
+        return proc
+
+    def stop_all(self):
+        for p in self.procs:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGTERM)
+        for p in self.procs:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+        self.procs = []
+
+    def check(self):
+        if any(p.poll() is not None for p in self.procs):
+            raise SystemExit("a worker or the server exited")
+
+
+def populate(workspace, account, n: int):
+    from tidings.contacts.models import ChannelIdentity, Contact
+    from tidings.sandbox.models import Persona
+
+    from django.db import transaction
+
+    with transaction.atomic():
+        contacts = Contact.objects.bulk_create(
+            (Contact(workspace=workspace, name=f"P{i}", phone=f"+852{51000000 + i}") for i in range(n)), batch_size=5000)
+        personas = Persona.objects.bulk_create(
+            (Persona(workspace=workspace, name=c.name, phone=c.phone, contact=c, line_user_id=f"U{c.pk:032x}",
+                     line_friend=True) for c in contacts), batch_size=5000)
+        ChannelIdentity.objects.bulk_create(
+            (ChannelIdentity(workspace=workspace, contact=p.contact, channel="line", account=account,
+                             external_id=p.line_user_id, subscribed=True) for p in personas), batch_size=5000)
+
+
+def one_run(name, *, workspace, account, env, workers, procs, deadline, server_url=None):
+    from django.db.models import Max, Min
+
+    from tidings.contacts.models import ChannelIdentity
+    from tidings.core.models import WorkerHeartbeat
+    from tidings.messaging.models import Dispatch, DispatchStatus, Message
+    from tidings.messaging.services import message_send_bulk
+
+    WorkerHeartbeat.objects.all().delete()
+    for _ in range(workers):
+        procs.start(["worker"], env)
+    while WorkerHeartbeat.objects.count() < workers:  # every worker up and idle before the send
+        procs.check()
+        if time.monotonic() > deadline:
+            raise SystemExit("workers did not start")
+        time.sleep(0.1)
+    identities = ChannelIdentity.objects.filter(account=account)
+    before = Dispatch.objects.aggregate(m=Max("pk"))["m"] or 0
+    from django.utils import timezone
+
+    t0 = timezone.now()
+    started = time.monotonic()
+    dispatches = message_send_bulk(workspace=workspace, identities=identities, channel="line",
+                                   contents=[{"type": "text", "text": f"Bench {name}: spring sale, 2 for 1"}],
+                                   purpose="broadcast", source=f"bench_{name}")
+    stored = time.monotonic() - started
+    mine = Dispatch.objects.filter(pk__gt=before)
+    while mine.exclude(status__in=[DispatchStatus.SENT, DispatchStatus.FAILED]).exists():
+        procs.check()
+        if time.monotonic() > deadline:
+            raise SystemExit(f"timed out with {mine.exclude(status=DispatchStatus.SENT).count()} dispatches unsent")
+        time.sleep(0.05)
+    times = mine.aggregate(first=Min("sent_at"), last=Max("sent_at"))
+    total = (times["last"] - t0).total_seconds()
+    delivering = total - stored
+    recipients = Message.objects.filter(dispatch__in=mine, status="sent").values("identity_id").distinct().count()
+    failed = mine.filter(status=DispatchStatus.FAILED).count()
+    attempts = sum(mine.values_list("attempts", flat=True))
+    rate = recipients / total
+    print(f"[{name}] {recipients:,} recipients in {len(dispatches)} multicasts ({attempts} requests, {failed} failed): "
+          f"{total:.2f} s = storing {stored:.2f} s + delivering {delivering:.2f} s")
+    print(f"[{name}] {rate:,.0f} recipients/s end to end; ÷ goal {GOAL:,}/s = {rate / GOAL:.2f}; "
+          f"delivering alone {recipients / delivering:,.0f} recipients/s")
+    procs.stop_all()
+    return recipients, failed
+
+
+def main() -> int:
+    args = parse_args()
+    db = Database(args.database_url)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": db.url,
+        "DJANGO_SETTINGS_MODULE": "tidings.settings",
+        "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "src"), os.environ.get("PYTHONPATH", "")]),
+        "TIDINGS_BASE_URL": base,
+        "TIDINGS_LOG_LEVEL": "ERROR",
+        "TIDINGS_TASK_BACKEND": "django_tasks_db.DatabaseBackend",
+    }
+    os.environ.update(env)
+    sys.path[:0] = [str(REPO), str(REPO / "src")]
+    deadline = time.monotonic() + args.timeout
+    db.create()
+    procs = Processes()
+    try:
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+        from django.db import connection
+
+        from tidings.channels.services import account_create
+        from tidings.core.services import workspace_create
+        from tidings.sandbox.models import SandboxDelivery
+
+        call_command("migrate", verbosity=0)
+        workspace = workspace_create(slug="bench", name="Bench", is_sandbox=True)
+        account = account_create(workspace=workspace, actor=None, channel="line", name="Bench OA")
+        started = time.monotonic()
+        populate(workspace, account, args.count)
+        print(f"database: {connection.vendor}; {args.count:,} LINE personas/contacts/identities inserted in "
+              f"{time.monotonic() - started:.1f} s; workers: {args.workers}")
+        ok = True
+        if args.mode in ("both", "pipeline"):
+            penv = {**env, "TIDINGS_TIMER_HANDLER_MODULES": "bench.line_fanout.null_provider"}
+            recipients, failed = one_run("pipeline", workspace=workspace, account=account, env=penv,
+                                         workers=args.workers, procs=procs, deadline=deadline)
+            ok &= recipients == args.count and not failed
+        if args.mode in ("both", "e2e"):
+            import httpx
+
+            server = procs.start(["serve", "--host", "127.0.0.1", "--port", str(port), "--workers",
+                                  str(args.server_workers)], env)
+            while True:
+                if server.poll() is not None:
+                    raise SystemExit("the server exited at start-up")
+                try:
+                    if httpx.get(f"{base}/healthz", timeout=1).status_code < 500:
+                        break
+                except httpx.HTTPError:
+                    time.sleep(0.2)
+            server_procs = procs.procs
+            procs.procs = []
+            try:
+                recipients, failed = one_run("e2e", workspace=workspace, account=account, env=env,
+                                             workers=args.workers, procs=procs, deadline=deadline)
+            finally:
+                procs.procs += server_procs
+                procs.stop_all()
+            delivered = SandboxDelivery.objects.count()
+            personas = SandboxDelivery.objects.values("persona_id").distinct().count()
+            print(f"[e2e] fake LINE recorded {delivered:,} deliveries to {personas:,} personas "
+                  f"(expected {args.count:,} each)")
+            ok &= recipients == delivered == personas == args.count and not failed
+        return 0 if ok else 1
+    finally:
+        procs.stop_all()
+        from django.db import connections
+
+        connections.close_all()
+        if not args.keep:
+            db.drop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
