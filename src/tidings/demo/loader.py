@@ -1,7 +1,9 @@
-"""The demo workspace: a sandbox brand with one member per role. Loading twice changes nothing."""
+"""The demo workspace: a sandbox brand with one member per role, sandbox LINE and SMS accounts and about twenty
+simulated customers (personas) with some chat history. Loading twice changes nothing."""
 
 from django.conf import settings
 from django.db import transaction
+from django.test.utils import override_settings
 
 from tidings.core.models import Membership, Store, User, Workspace
 from tidings.core.roles import SALES_ROLES, Role
@@ -20,8 +22,16 @@ DEMO_MEMBERS = [
 DEMO_STORES = [("台北信義店", "TPE-XY"), ("香港銅鑼灣店", "HK-CWB")]
 
 
-@transaction.atomic
 def demo_load() -> Workspace:
+    # Personas follow and chat by real signed webhooks to BASE_URL, but nothing serves it while the demo loads
+    # (`./run` loads it before starting the server): the requests go through the app in this process instead.
+    # Deliveries of the demo's outbound messages are tasks: the worker sends them once it runs, over real HTTP.
+    with override_settings(INPROCESS_HTTP=True):
+        return _demo_load()
+
+
+@transaction.atomic
+def _demo_load() -> Workspace:
     workspace = Workspace.objects.filter(slug=DEMO_SLUG).first()
     if workspace is None:
         workspace = workspace_create(
@@ -46,4 +56,7 @@ def demo_load() -> Workspace:
         if not user.check_password(settings.DEMO_PASSWORD):
             user.set_password(settings.DEMO_PASSWORD)
             user.save(update_fields=["password"])
+    from .personas import demo_channels_and_personas
+
+    demo_channels_and_personas(workspace)
     return workspace
