@@ -23,6 +23,9 @@ SAMPLE_BODIES = {
     ("POST", "/api/v1/stores"): {"name": "Taipei 101", "code": "TPE101"},
     ("PATCH", "/api/v1/stores/{store_id}"): {"name": "Renamed"},
     ("POST", "/api/v1/sandbox/clock"): {"advance": "1m"},
+    ("POST", "/api/v1/sandbox/personas"): {"name": "Matrix persona", "phone": "+85269870099", "line": False},
+    ("POST", "/api/v1/sandbox/personas/{persona_id}/actions"): {"action": "open_link", "channel": "line",
+                                                                "url": "https://example.test/"},
 }
 
 SEED_CELLS = [
@@ -72,6 +75,11 @@ def _call(client, route, workspace, make_member):
     if "{store_id}" in path:
         store = store_create(workspace=workspace, actor=None, name="Matrix store", code="MATRIX")
         path = path.replace("{store_id}", str(store.pk))
+    if "{persona_id}" in path:
+        from tidings.sandbox.personas import persona_create
+
+        persona = persona_create(workspace=workspace, name="Matrix", phone="+85269870098", line=False)
+        path = path.replace("{persona_id}", str(persona.pk))
     assert "{" not in path, f"test_permissions does not know how to fill {route.path}"
     method = route.method.lower()
     if method in {"get", "delete"}:
