@@ -177,6 +177,7 @@ def one_run(name, *, workspace, account, env, workers, procs, deadline, server_u
 
 def main() -> int:
     args = parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the processes and drop the database on TERM too
     db = Database(args.database_url)
     port = free_port()
     base = f"http://127.0.0.1:{port}"

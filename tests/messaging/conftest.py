@@ -36,7 +36,9 @@ class ProbeAdapter:
                 raise ServiceError("Probe texts are at most 50 characters.", field=f"messages[{i}].text")
 
     def send(self, account, dispatch, messages):
-        recipients = list(dict.fromkeys(m.identity.external_id for m in messages if m.identity_id))
+        ids = list(dict.fromkeys(m.identity_id for m in messages if m.identity_id))
+        external = dict(ChannelIdentity.objects.filter(pk__in=ids).values_list("pk", "external_id"))
+        recipients = [external[i] for i in ids]
         first = messages[0].identity_id
         self.calls.append({
             "dispatch": dispatch.pk, "kind": dispatch.kind, "retry_key": dispatch.retry_key,
