@@ -80,10 +80,18 @@ def _call(client, route, workspace, make_member):
 
         persona = persona_create(workspace=workspace, name="Matrix", phone="+85269870098", line=False)
         path = path.replace("{persona_id}", str(persona.pk))
+    if "{message_id}" in path:
+        from tests.messaging.cross_workspace_factories import make_message
+
+        path = path.replace("{message_id}", str(make_message(workspace).pk))
     assert "{" not in path, f"test_permissions does not know how to fill {route.path}"
     method = route.method.lower()
     if method in {"get", "delete"}:
         return getattr(client, method)(path)
+    if (route.method, route.path) == ("POST", "/api/v1/messages"):
+        from tests.messaging.cross_workspace_factories import send_body
+
+        return client.post(path, send_body(workspace))
     return getattr(client, method)(path, SAMPLE_BODIES.get((route.method, route.path), {}))
 
 
