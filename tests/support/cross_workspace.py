@@ -9,7 +9,7 @@ What is enumerated (``id_routes()``):
 - every operation of ``tidings.api.api.api`` whose path has a ``{..._id}`` parameter, with each HTTP method it
   serves;
 - every Django URL pattern (``get_resolver().url_patterns``, walked recursively) with an ``<int:..._id>`` kwarg
-  (or a regex group named ``..._id``), except the API's own patterns, which the first list covers. A Django view
+  (or a digits-only regex group named ``..._id``), except the API's own patterns, which the first list covers. A Django view
   is tried with GET and POST; a 405 means it does not serve that method, and it must serve at least one.
 
 The object factory registry: for each kwarg name, a factory ``factory(workspace) -> model instance`` that
@@ -122,7 +122,10 @@ class IdRoute:
 
 _API_PARAM = re.compile(r"\{(?:(\w+):)?(\w+)\}")
 _ROUTE_PARAM = re.compile(r"<(?:(\w+):)?(\w+)>")
-_REGEX_GROUP = re.compile(r"\(\?P<(\w+)>[^)]*\)")
+_REGEX_GROUP = re.compile(r"\(\?P<(\w+)>([^)]*)\)")
+# Object ids in URLs are integers; a UUID such as a channel account's public id in provider-facing URLs (webhooks,
+# sandbox fakes) is a credential-checked address, not a workspace-scoped object id, so it is not walked here.
+_INT_GROUP = {r"\d+", r"[0-9]+"}
 
 
 def api_id_routes() -> list[IdRoute]:
@@ -162,8 +165,8 @@ def django_id_routes() -> list[IdRoute]:
                 ids, others = [], []
                 for conv, name in _ROUTE_PARAM.findall(route):
                     (ids if name.endswith("_id") and conv == "int" else others).append(name)
-                for name in _REGEX_GROUP.findall(route):
-                    (ids if name.endswith("_id") else others).append(name)
+                for name, group in _REGEX_GROUP.findall(route):
+                    (ids if name.endswith("_id") and group in _INT_GROUP else others).append(name)
                 if ids:
                     out.append(IdRoute("django", "/" + route.lstrip("^").rstrip("$").lstrip("/"), ("GET", "POST"),
                                        tuple(ids), name=pattern.name or "", other_kwargs=tuple(others)))

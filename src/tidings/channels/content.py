@@ -136,15 +136,21 @@ KINDS = ("text", "image", "video", "buttons", "carousel", "image_carousel", "ima
 _contents = TypeAdapter(list[Content])
 
 
+_TAGS = {*KINDS, "uri", "postback", "message"}
+_UNION_FIELDS = {"action", "button"}
+
+
 def _path(prefix: str, loc: tuple) -> str:
     out = prefix
+    previous = None
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part in KINDS or part in ("uri", "postback", "message"):
-            continue  # discriminator tags pydantic puts into the location
-        else:
+        # pydantic puts a discriminated union's tag right after the list index or the single-action field
+        # (messages[0].text.text); a field that merely shares a tag's name ("text") comes after it and is kept.
+        elif not (part in _TAGS and (isinstance(previous, int) or previous in _UNION_FIELDS)):
             out += f".{part}"
+        previous = part
     return out
 
 

@@ -12,6 +12,7 @@ from django.db.utils import OperationalError
 from tidings.core.services import worker_heartbeat, worker_heartbeat_remove
 
 from .sweeper import seconds_until_next_due, sweep_once
+from .task_recovery import tasks_requeue_orphaned
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +70,9 @@ class Worker:
         now = time.monotonic()
         if now - self._last_beat >= HEARTBEAT_EVERY:
             worker_heartbeat(worker_id=self.worker_id)
+            if self.run_tasks:
+                # Tasks a SIGKILLed worker held would otherwise stay RUNNING forever.
+                tasks_requeue_orphaned()
             self._last_beat = now
 
     def idle_wait(self) -> float:
