@@ -258,3 +258,25 @@ def test_seconds_until_next_due(workspace):
     assert sweeper.seconds_until_next_due() is None
     schedule(workspace, "k", due_at=timezone.now() + datetime.timedelta(seconds=100))
     assert 98 < sweeper.seconds_until_next_due() <= 100
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_transaction_handlers_run_without_the_firing_transaction(make_workspace):
+    """A handler that calls out (a sandbox webhook) must not hold the firing transaction - on SQLite that is the one
+    write lock the receiving web process needs. It runs after the claim commits and is then marked done."""
+    workspace = make_workspace()
+    seen = {}
+
+    @timer_handler("test.outside_tx", outside_transaction=True)
+    def outside(timer):
+        seen["outside"] = connection.in_atomic_block
+
+    @timer_handler("test.inside_tx")
+    def inside(timer):
+        seen["inside"] = connection.in_atomic_block
+
+    timer_schedule(workspace=workspace, kind="test.outside_tx", key="out", delay=datetime.timedelta(seconds=-1))
+    timer_schedule(workspace=workspace, kind="test.inside_tx", key="in", delay=datetime.timedelta(seconds=-1))
+    assert sweep_until_idle(workspace=workspace) == 2
+    assert seen == {"outside": False, "inside": True}
+    assert set(Timer.objects.filter(key__in=["out", "in"]).values_list("state", flat=True)) == {TimerState.DONE}

@@ -6,6 +6,6 @@ from .fake_line.webhooks import WEBHOOK_TIMER, line_webhook_fire
 from .fake_twilio import timer_handlers as _fake_twilio  # noqa: F401 - registers sandbox.twilio_callback
 
 
-@timer_handler(WEBHOOK_TIMER)
+@timer_handler(WEBHOOK_TIMER, outside_transaction=True)
 def line_webhook(timer):
     line_webhook_fire(timer)

@@ -19,6 +19,7 @@ re-running a handler there is safe.
 """
 
 import datetime
+import itertools
 import logging
 
 from django.conf import settings
@@ -29,7 +30,7 @@ from django.utils import timezone
 from tidings.core.models import Workspace
 
 from .models import Timer, TimerState
-from .registry import handler_for
+from .registry import handler_for, outside_transaction_kinds
 
 logger = logging.getLogger(__name__)
 
@@ -88,6 +89,47 @@ def fire_claimed(ids: list[int], lease_until: datetime.datetime) -> int:
     """Run the handlers of timers we leased; returns how many completed."""
     if not ids:
         return 0
+    io_kinds = outside_transaction_kinds()
+    if not io_kinds:
+        return _fire_in_transaction(ids, lease_until)
+    # Keep due order across the two ways of firing: consecutive runs of each, earliest first (a status callback
+    # due before a retry must be seen before it).
+    ordered = Timer.objects.filter(id__in=ids).order_by("fires_at", "id").values_list("id", "kind")
+    fired = 0
+    for outside, run in itertools.groupby(ordered, key=lambda row: row[1] in io_kinds):
+        run_ids = [pk for pk, _kind in run]
+        fired += (_fire_outside_transaction if outside else _fire_in_transaction)(run_ids, lease_until)
+    return fired
+
+
+def _fire_outside_transaction(ids: list[int], lease_until: datetime.datetime) -> int:
+    """Handlers that call out (registry: outside_transaction): run holding only our lease, then mark done.
+
+    At least once: a crash between the call and the done mark runs the handler again after the lease.
+    """
+    timers = list(
+        Timer.objects.filter(id__in=ids, lease_until=lease_until, state=TimerState.PENDING)
+        .select_related("workspace").order_by("fires_at", "id")
+    )
+    fired = 0
+    for timer in timers:
+        if timer.attempts > MAX_ATTEMPTS:
+            _record_failure(timer, RuntimeError(f"no sweeper completed it in {timer.attempts} claims"), final=True)
+            continue
+        try:
+            _call(timer)
+        except Exception as exc:  # noqa: BLE001 - one bad timer must not stop the batch
+            logger.warning("timer %s (%s %s) failed on attempt %s: %s", timer.pk, timer.kind, timer.key,
+                           timer.attempts, exc)
+            _record_failure(timer, exc, final=timer.attempts >= MAX_ATTEMPTS)
+            continue
+        fired += Timer.objects.filter(pk=timer.pk, lease_until=lease_until, state=TimerState.PENDING).update(
+            state=TimerState.DONE, fired_at=timezone.now(), lease_until=None, last_error=""
+        )
+    return fired
+
+
+def _fire_in_transaction(ids: list[int], lease_until: datetime.datetime) -> int:
     with transaction.atomic():
         # Rows whose lease changed were retaken by another sweeper after ours ran out; rows no longer pending were
         # cancelled or replaced meanwhile. Neither is ours to fire. FOR UPDATE (PostgreSQL) holds them against a

@@ -7,7 +7,7 @@ from .services import CALLBACK_KIND
 from .webhooks import twilio_post_signed, twilio_status_callback_params
 
 
-@timer_handler(CALLBACK_KIND)
+@timer_handler(CALLBACK_KIND, outside_transaction=True)
 def twilio_status_step(timer):
     p = timer.payload
     account = ChannelAccount.objects.filter(pk=p["account_id"]).first()
