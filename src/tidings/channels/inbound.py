@@ -8,6 +8,8 @@ import logging
 from collections.abc import Callable
 
 from django.db import transaction
+
+from tidings.core.tasking import enqueue_on_commit
 from django.utils import timezone
 
 from tidings.contacts.models import ChannelIdentity
@@ -68,7 +70,7 @@ def webhook_events_store(*, workspace, account: ChannelAccount, items: list[Webh
             .order_by("id").values_list("id", flat=True)
         )
         for event_id in new_ids:
-            transaction.on_commit(lambda event_id=event_id: webhook_event_process.enqueue(event_id))
+            enqueue_on_commit(webhook_event_process, event_id)
     return new_ids
 
 
