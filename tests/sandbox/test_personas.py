@@ -197,7 +197,15 @@ def test_consent_pnp_and_refusals(workspace, accounts, new_persona):
         persona_act(workspace=workspace, persona=persona, action="send", channel="line", text="hi")
 
 
-def test_message_actions_cover_every_tappable_kind():
+@pytest.fixture
+def english():
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
+def test_message_actions_cover_every_tappable_kind(english):
     assert [a["label"] for a in message_actions({
         "type": "template", "altText": "x", "template": {"type": "image_carousel", "columns": [
             {"imageUrl": "https://x.test/a.png", "action": {"type": "uri", "label": "A", "uri": "https://a.test"}}]},
