@@ -14,6 +14,16 @@ PASSWORD = "correct-horse-battery"
 
 
 @pytest.fixture(autouse=True)
+def _english():
+    """Service messages outside a request are in English in tests (the product's default is 繁體中文); requests
+    still speak the member's or browser's language, and the translation tests check the catalogs."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture(autouse=True)
 def _immediate_tasks(settings):
     # Tasks run inline in tests unless a test starts a real worker.
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
