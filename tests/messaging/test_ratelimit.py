@@ -1,4 +1,4 @@
-"""The shared per-second rate limit holds whoever takes from it: threads here, worker processes in test_line_e2e."""
+"""The shared rate limit holds whoever takes from it: threads here, worker processes in test_fault."""
 
 import threading
 import time
@@ -6,24 +6,30 @@ import time
 import pytest
 from django.db import connection
 
-from tidings.channels.models import RateWindow
-from tidings.channels.ratelimit import RATE_LIMITS, RateLimitTimeout, rate_acquire
+from tidings.channels.models import RateSlot
+from tidings.channels.ratelimit import RATE_LIMITS, SAFETY, RateLimitTimeout, rate_acquire
 
 
 @pytest.mark.django_db
-def test_acquire_counts_and_refuses_an_impossible_cost():
-    rate_acquire("k", cost=3, per_second=10)
-    assert RateWindow.objects.get(key="k").count == 3
+def test_requests_are_spaced_under_the_limit_and_an_impossible_cost_is_refused():
+    times = []
+    for _ in range(4):
+        rate_acquire("k", per_second=10)
+        times.append(time.time())
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    assert min(gaps) >= 1 / (10 * SAFETY) - 0.01, gaps
+    assert RateSlot.objects.get(key="k").next_at > times[-1]
     with pytest.raises(ValueError):
         rate_acquire("k", cost=11, per_second=10)
 
 
 @pytest.mark.django_db
-def test_a_full_window_times_out_when_asked_not_to_wait():
-    rate_acquire("full", cost=5, per_second=5)
-    if RateWindow.objects.filter(key="full").count() == 1 and time.time() % 1 < 0.9:
-        with pytest.raises(RateLimitTimeout):
-            rate_acquire("full", per_second=5, timeout=0)
+def test_a_slot_further_than_the_timeout_is_refused_and_not_reserved():
+    rate_acquire("busy", cost=5, per_second=5)  # the next slot is 1.25 s away
+    reserved = RateSlot.objects.get(key="busy").next_at
+    with pytest.raises(RateLimitTimeout):
+        rate_acquire("busy", per_second=5, timeout=0)
+    assert RateSlot.objects.get(key="busy").next_at == reserved
 
 
 def test_the_agreed_limits():
@@ -32,7 +38,7 @@ def test_the_agreed_limits():
 
 @pytest.mark.django_db(transaction=True)
 def test_two_threads_hammering_one_key_never_exceed_the_limit_in_any_second():
-    limit, per_thread = 25, 60
+    limit, per_thread = 25, 30
     taken: list[float] = []
     errors = []
 
@@ -47,14 +53,15 @@ def test_two_threads_hammering_one_key_never_exceed_the_limit_in_any_second():
             connection.close()
 
     threads = [threading.Thread(target=hammer) for _ in range(2)]
-    started = time.time()
     for t in threads:
         t.start()
     for t in threads:
         t.join(60)
     assert not errors, errors
-    windows = dict(RateWindow.objects.filter(key="hammer").values_list("window", "count"))
-    assert sum(windows.values()) == 2 * per_thread == len(taken)
-    assert max(windows.values()) <= limit, windows
-    # 120 units at 25/s cannot all fit in fewer than 5 distinct seconds
-    assert len(windows) >= 5 and time.time() - started >= 3.0
+    assert len(taken) == 2 * per_thread
+    taken.sort()
+    # Any one-second window, not just calendar seconds: a provider's windows are not aligned with ours.
+    busiest = max(sum(1 for t in taken if start <= t < start + 1) for start in taken)
+    assert busiest <= limit, busiest
+    # 60 requests at 20/s (80% of 25) take about three seconds
+    assert taken[-1] - taken[0] >= (2 * per_thread - 1) / (limit * SAFETY) - 0.05

@@ -87,8 +87,15 @@ class WebhookEvent(models.Model):
         indexes = [models.Index(fields=["workspace", "-received_at"])]
 
 
+class RateSlot(models.Model):
+    """The earliest time the next request under one limit key may start; shared by every worker (ratelimit.py)."""
+
+    key = models.CharField(max_length=120, unique=True)
+    next_at = models.FloatField()  # epoch seconds
+
+
 class RateWindow(models.Model):
-    """Requests made in one second for one limit key; shared by every worker process (see ratelimit.py)."""
+    """Requests counted per second for one key: how the sandbox's fake providers enforce a provider's limit."""
 
     key = models.CharField(max_length=120)
     window = models.BigIntegerField()  # epoch second

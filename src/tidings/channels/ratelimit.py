@@ -1,22 +1,21 @@
-"""Provider rate limits shared by every worker process (SPEC C3): a counter row per (key, epoch second).
+"""Provider rate limits shared by every worker process (SPEC C3).
 
-A process takes `cost` units of the current second's window with one conditional UPDATE
-(`count = count + cost WHERE count + cost <= limit`), which the database applies atomically whichever process
-asks: PostgreSQL re-checks the WHERE on the locked row, SQLite serialises writers. The first request of a second
-inserts the row (a concurrent insert loses on the unique constraint and retries the UPDATE). A full window means
-waiting for the next second, so no second ever carries more than the limit, however many workers send.
+Each limit key (one account's endpoint) has one row holding the earliest instant the next request may start.
+Taking a slot is one short locked update: start = max(now, next_at); next_at = start + cost / rate. The caller
+then sleeps until its start. Requests are spaced evenly instead of counted per calendar second: a provider's
+one-second windows are not aligned with ours and requests arrive with jitter, so a per-second counter on our side
+can still put more than the limit into one of the provider's seconds. Spacing at SAFETY of the limit leaves room
+for that jitter. PostgreSQL locks the row (SELECT … FOR UPDATE); SQLite serialises writers.
 
-Windows are wall-clock seconds of this machine's clock; processes on several hosts need synchronised clocks.
+Slots are wall-clock times of this machine; processes on several hosts need synchronised clocks.
 """
 
 import os
-import random
 import time
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
 
-from .models import RateWindow
+from .models import RateSlot
 
 # Requests per second per (channel, dispatch kind), per account. LINE: push 2,000/s, multicast 200/s, PNP 2,000/s.
 RATE_LIMITS: dict[tuple[str, str], int] = {
@@ -29,11 +28,13 @@ RATE_LIMITS: dict[tuple[str, str], int] = {
 for _item in filter(None, os.environ.get("TIDINGS_RATE_LIMITS", "").split(",")):
     _name, _, _value = _item.partition("=")
     RATE_LIMITS[tuple(_name.strip().split(":", 1))] = int(_value)
-KEEP_SECONDS = 60  # windows older than this are pruned
+
+# Use this share of a provider's limit: the rest absorbs the misalignment and jitter described above.
+SAFETY = 0.8
 
 
 class RateLimitTimeout(Exception):
-    """The limit stayed full for longer than the caller was willing to wait."""
+    """The next free slot is further away than the caller was willing to wait; nothing was reserved."""
 
 
 def rate_limit_for(channel: str, kind: str) -> int | None:
@@ -45,46 +46,34 @@ def rate_key(account, kind: str) -> str:
     return f"{account.channel}:{account.pk}:{kind}"
 
 
-def _take(key: str, window: int, cost: int, per_second: int) -> bool:
+def _reserve(key: str, interval: float, timeout: float) -> float:
+    """Reserve the next slot; returns its start (epoch seconds)."""
     with transaction.atomic():
-        if RateWindow.objects.filter(key=key, window=window, count__lte=per_second - cost).update(
-            count=F("count") + cost
-        ):
-            return True
-        if RateWindow.objects.filter(key=key, window=window).exists():
-            return False  # this second is full
-    try:
-        with transaction.atomic():
-            RateWindow.objects.create(key=key, window=window, count=cost)
-    except IntegrityError:  # another process opened the window first: take from it instead
-        return _take(key, window, cost, per_second) if _window_exists(key, window) else False
-    _prune(key, window)
-    return True
-
-
-def _window_exists(key: str, window: int) -> bool:
-    return RateWindow.objects.filter(key=key, window=window).exists()
-
-
-def _prune(key: str, window: int) -> None:
-    RateWindow.objects.filter(key=key, window__lt=window - KEEP_SECONDS).delete()
-    if random.random() < 0.01:  # keys that stopped being used
-        RateWindow.objects.filter(window__lt=window - KEEP_SECONDS).delete()
+        slot = RateSlot.objects.select_for_update().filter(key=key).first()
+        now = time.time()
+        if slot is None:
+            try:
+                with transaction.atomic():
+                    RateSlot.objects.create(key=key, next_at=now + interval)
+                return now
+            except IntegrityError:  # another process made the row first: take a slot from it
+                slot = RateSlot.objects.select_for_update().get(key=key)
+        start = max(now, slot.next_at)
+        if start - now > timeout:
+            raise RateLimitTimeout(key)
+        slot.next_at = start + interval
+        slot.save(update_fields=["next_at"])
+        return start
 
 
 def rate_acquire(key: str, cost: int = 1, per_second: int = 1, *, timeout: float = 30.0) -> None:
-    """Block until `cost` units fit in the current second's budget of `per_second`, then take them.
+    """Block until this request's evenly spaced slot under `per_second` (times SAFETY) has come.
 
-    Raises RateLimitTimeout after `timeout` seconds without room (the caller retries later).
+    Raises RateLimitTimeout, reserving nothing, when that slot is more than `timeout` seconds away.
     """
     if cost > per_second:
         raise ValueError(f"cost {cost} can never fit a limit of {per_second}/s")
-    deadline = time.monotonic() + timeout
-    while True:
-        now = time.time()
-        if _take(key, int(now), cost, per_second):
-            return
-        if time.monotonic() >= deadline:
-            raise RateLimitTimeout(key)
-        # Sleep to the next second, plus a little jitter so waiting processes do not all wake at once.
-        time.sleep(max(0.0, int(now) + 1 - time.time()) + random.uniform(0, 0.005))
+    start = _reserve(key, cost / (per_second * SAFETY), timeout)
+    wait = start - time.time()
+    if wait > 0:
+        time.sleep(wait)
