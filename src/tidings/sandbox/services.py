@@ -8,7 +8,7 @@ import datetime
 import secrets
 import time
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
 
@@ -69,7 +69,17 @@ def sandbox_deliveries_record(*, workspace: Workspace, deliveries: list[SandboxD
     for delivery in deliveries:
         delivery.workspace = workspace
         delivery.created_at = at
-    return SandboxDelivery.objects.bulk_create(deliveries)
+    if len(deliveries) < 50:
+        return SandboxDelivery.objects.bulk_create(deliveries)
+    # A multicast delivers to up to 500 personas: one prepared INSERT run many times is several times faster than
+    # bulk_create's SQL compilation, and the fake provider must not be what a fan-out benchmark measures.
+    fields = [f for f in SandboxDelivery._meta.concrete_fields if not f.primary_key]
+    table = connection.ops.quote_name(SandboxDelivery._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    rows = [[f.get_db_prep_save(getattr(d, f.attname), connection) for f in fields] for d in deliveries]
+    with connection.cursor() as cursor:
+        cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})", rows)
+    return deliveries
 
 
 # --- faults ------------------------------------------------------------------------------------------------------
