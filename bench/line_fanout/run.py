@@ -28,9 +28,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+from bench.common import Database  # noqa: E402
 GOAL = 50_000  # recipients per second: half of LINE's multicast ceiling (200 requests/s × 500)
 
 
@@ -44,38 +45,6 @@ def parse_args():
     p.add_argument("--timeout", type=float, default=900, help="give up after this many seconds (default 900)")
     p.add_argument("--keep", action="store_true", help="keep the database afterwards")
     return p.parse_args()
-
-
-class Database:
-    def __init__(self, server_url: str | None):
-        self.server_url = server_url
-        if server_url is None:
-            (REPO / "var").mkdir(exist_ok=True)
-            self.path = REPO / "var" / f"bench-fanout-{os.getpid()}.sqlite3"
-            self.url = f"sqlite:///{self.path}"
-        else:
-            parts = urlsplit(server_url)
-            self.name = "tidings_bench_fanout"
-            self.url = urlunsplit(parts._replace(path=f"/{self.name}"))
-            self.admin_url = urlunsplit(parts._replace(path="/postgres"))
-
-    def _admin(self, sql: str):
-        import psycopg
-
-        with psycopg.connect(self.admin_url, autocommit=True) as conn:
-            conn.execute(sql)
-
-    def create(self):
-        self.drop()
-        if self.server_url is not None:
-            self._admin(f"CREATE DATABASE {self.name}")
-
-    def drop(self):
-        if self.server_url is None:
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
-        else:
-            self._admin(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
 
 
 def free_port() -> int:
@@ -178,7 +147,7 @@ def one_run(name, *, workspace, account, env, workers, procs, deadline, server_u
 def main() -> int:
     args = parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the processes and drop the database on TERM too
-    db = Database(args.database_url)
+    db = Database(args.database_url, "tidings_bench_fanout")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {

@@ -19,9 +19,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+from bench.common import Database  # noqa: E402
 GOAL_P99_SECONDS = 2.0
 
 
@@ -35,42 +36,6 @@ def parse_args():
     p.add_argument("--timeout", type=float, default=300, help="give up after this many seconds (default 300)")
     p.add_argument("--keep", action="store_true", help="keep the database afterwards")
     return p.parse_args()
-
-
-class Database:
-    """A throwaway database: created up front, dropped at the end."""
-
-    def __init__(self, server_url: str | None):
-        self.server_url = server_url
-        if server_url is None:
-            (REPO / "var").mkdir(exist_ok=True)
-            self.path = REPO / "var" / f"bench-timers-{os.getpid()}.sqlite3"
-            self.url = f"sqlite:///{self.path}"
-        else:
-            parts = urlsplit(server_url)
-            self.name = "tidings_bench"
-            self.url = urlunsplit(parts._replace(path=f"/{self.name}"))
-            self.admin_url = urlunsplit(parts._replace(path="/postgres"))
-
-    def _admin(self, sql: str):
-        import psycopg
-
-        with psycopg.connect(self.admin_url, autocommit=True) as conn:
-            conn.execute(sql)
-
-    def create(self):
-        if self.server_url is None:
-            self.drop()
-        else:
-            self._admin(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
-            self._admin(f"CREATE DATABASE {self.name}")
-
-    def drop(self):
-        if self.server_url is None:
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
-        else:
-            self._admin(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
 
 
 def worker_env(db: Database, batch_size: int | None) -> dict:
@@ -96,7 +61,7 @@ def percentile(sorted_values: list[float], q: float) -> float:
 
 def main() -> int:
     args = parse_args()
-    db = Database(args.database_url)
+    db = Database(args.database_url, "tidings_bench")
     db.create()
     env = worker_env(db, args.batch_size)
     os.environ.update(env)

@@ -24,9 +24,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+from bench.common import Database  # noqa: E402
 GOAL_RATIO = 0.6
 GOAL_P99_MS = 250.0
 
@@ -42,40 +43,6 @@ def parse_args():
     p.add_argument("--timeout", type=float, default=600, help="give up after this many seconds (default 600)")
     p.add_argument("--keep", action="store_true", help="keep the database afterwards")
     return p.parse_args()
-
-
-class Database:
-    def __init__(self, server_url: str | None):
-        self.server_url = server_url
-        if server_url is None:
-            (REPO / "var").mkdir(exist_ok=True)
-            self.path = REPO / "var" / f"bench-webhooks-{os.getpid()}.sqlite3"
-            self.url = f"sqlite:///{self.path}"
-        else:
-            parts = urlsplit(server_url)
-            self.name = "tidings_bench_webhooks"
-            self.url = urlunsplit(parts._replace(path=f"/{self.name}"))
-            self.admin_url = urlunsplit(parts._replace(path="/postgres"))
-
-    def _admin(self, sql: str):
-        import psycopg
-
-        with psycopg.connect(self.admin_url, autocommit=True) as conn:
-            conn.execute(sql)
-
-    def create(self):
-        if self.server_url is None:
-            self.drop()
-        else:
-            self._admin(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
-            self._admin(f"CREATE DATABASE {self.name}")
-
-    def drop(self):
-        if self.server_url is None:
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
-        else:
-            self._admin(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
 
 
 def free_port() -> int:
@@ -140,7 +107,7 @@ async def post_all(url: str, bodies, concurrency: int) -> tuple[float, list[floa
 
 def main() -> int:
     args = parse_args()
-    db = Database(args.database_url)
+    db = Database(args.database_url, "tidings_bench_webhooks")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {
