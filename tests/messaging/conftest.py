@@ -6,6 +6,7 @@ driven outcome by outcome (sent, retry, failed, a raise) without a provider.
 
 import pytest
 
+from tests.support.workers import WorkerProcesses
 from tidings.channels.content import KINDS
 from tidings.channels.events import SendResult
 from tidings.channels.models import ChannelAccount
@@ -119,52 +120,15 @@ def line_personas(workspace, account, n: int, *, friend=True, blocked=False, pnp
     )
 
 
-class TaskWorkers:
+class TaskWorkers(WorkerProcesses):
     """Real `tidings worker` processes (tasks and timers) on the test database, calling the fakes in-process."""
 
-    def __init__(self, log_dir, env: dict | None = None):
-        self.log_dir = log_dir
-        self.env = env or {}
-        self.procs = []
-
     def start(self, *, interval=0.05):
-        import os
-        import subprocess
-        import sys
-
-        from tests.timers.conftest import REPO, database_url
-
-        env = {
-            **os.environ,
-            "DATABASE_URL": database_url(),
-            "DJANGO_SETTINGS_MODULE": "tidings.settings",
-            "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "src"), os.environ.get("PYTHONPATH", "")]),
+        return self.spawn(["--interval", str(interval)], {
             "TIDINGS_TASK_BACKEND": "django_tasks_db.DatabaseBackend",
             "TIDINGS_INPROCESS_HTTP": "1",
             "TIDINGS_BASE_URL": "http://testserver",
-            "TIDINGS_LOG_LEVEL": "WARNING",
-            **self.env,
-        }
-        log = open(self.log_dir / f"worker-{len(self.procs)}.log", "wb")
-        proc = subprocess.Popen([sys.executable, "-m", "tidings.cli", "worker", "--interval", str(interval)],
-                                env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
-        log.close()
-        self.procs.append(proc)
-        return proc
-
-    def kill(self, proc):
-        import signal
-
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=10)
-
-    def logs(self) -> str:
-        return "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}" for p in sorted(self.log_dir.glob("worker-*.log")))
-
-    def kill_all(self):
-        for proc in self.procs:
-            self.kill(proc)
+        })
 
 
 @pytest.fixture
