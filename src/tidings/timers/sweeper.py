@@ -59,7 +59,13 @@ def _due(now: datetime.datetime, workspace=None):
 
 
 def claim_due(*, limit: int, workspace=None) -> tuple[list[int], datetime.datetime]:
-    """Lease up to `limit` due timers, earliest first; returns their ids and the lease they now carry.
+    """Lease up to `limit` due timers; returns their ids, earliest first, and the lease they now carry."""
+    rows, lease_until = _claim(limit=limit, workspace=workspace)
+    return [pk for pk, _kind in rows], lease_until
+
+
+def _claim(*, limit: int, workspace=None) -> tuple[list[tuple[int, str]], datetime.datetime]:
+    """Lease up to `limit` due timers; returns (id, kind) pairs in due order and the lease.
 
     One statement, `UPDATE ... WHERE id IN (SELECT ... LIMIT n [FOR UPDATE SKIP LOCKED]) RETURNING id`: one round
     trip, and no list of ids sent back to the database.
@@ -78,15 +84,19 @@ def claim_due(*, limit: int, workspace=None) -> tuple[list[int], datetime.dateti
         picked = f"= ANY(ARRAY({pick_sql}))" if connection.vendor == "postgresql" else f"IN ({pick_sql})"
         with connection.cursor() as cursor:
             cursor.execute(
-                f"UPDATE {table} SET lease_until = %s, attempts = attempts + 1 WHERE id {picked} RETURNING id",
+                f"UPDATE {table} SET lease_until = %s, attempts = attempts + 1 WHERE id {picked} "
+                "RETURNING id, kind, fires_at",
                 [lease_param, *pick_params],
             )
-            ids = [row[0] for row in cursor.fetchall()]
-    return ids, lease_until
+            rows = sorted(cursor.fetchall(), key=lambda row: (row[2], row[0]))  # RETURNING has no order
+    return [(pk, kind) for pk, kind, _fires_at in rows], lease_until
 
 
-def fire_claimed(ids: list[int], lease_until: datetime.datetime) -> int:
-    """Run the handlers of timers we leased; returns how many completed."""
+def fire_claimed(
+    ids: list[int], lease_until: datetime.datetime, *, kinds: list[tuple[int, str]] | None = None
+) -> int:
+    """Run the handlers of timers we leased; returns how many completed. `kinds`: (id, kind) in due order, as
+    `_claim` returns them (read from the table when not given)."""
     if not ids:
         return 0
     io_kinds = outside_transaction_kinds()
@@ -94,7 +104,7 @@ def fire_claimed(ids: list[int], lease_until: datetime.datetime) -> int:
         return _fire_in_transaction(ids, lease_until)
     # Keep due order across the two ways of firing: consecutive runs of each, earliest first (a status callback
     # due before a retry must be seen before it).
-    ordered = Timer.objects.filter(id__in=ids).order_by("fires_at", "id").values_list("id", "kind")
+    ordered = kinds or Timer.objects.filter(id__in=ids).order_by("fires_at", "id").values_list("id", "kind")
     fired = 0
     for outside, run in itertools.groupby(ordered, key=lambda row: row[1] in io_kinds):
         run_ids = [pk for pk, _kind in run]
@@ -214,19 +224,19 @@ def _record_failure(timer: Timer, exc: Exception, *, final: bool) -> None:
 
 def sweep_once(*, limit: int | None = None, workspace=None) -> int:
     """Claim and fire one batch; returns how many rows were claimed (0 when nothing is due)."""
-    ids, lease_until = claim_due(limit=limit or settings.TIMER_BATCH_SIZE, workspace=workspace)
-    fire_claimed(ids, lease_until)
-    return len(ids)
+    rows, lease_until = _claim(limit=limit or settings.TIMER_BATCH_SIZE, workspace=workspace)
+    fire_claimed([pk for pk, _kind in rows], lease_until, kinds=rows)
+    return len(rows)
 
 
 def sweep_until_idle(*, workspace=None, limit: int | None = None) -> int:
     """Sweep until nothing is due; returns how many timers fired (failures and retries not counted)."""
     fired = 0
     while True:
-        ids, lease_until = claim_due(limit=limit or settings.TIMER_BATCH_SIZE, workspace=workspace)
-        if not ids:
+        rows, lease_until = _claim(limit=limit or settings.TIMER_BATCH_SIZE, workspace=workspace)
+        if not rows:
             return fired
-        fired += fire_claimed(ids, lease_until)
+        fired += fire_claimed([pk for pk, _kind in rows], lease_until, kinds=rows)
 
 
 def seconds_until_next_due() -> float | None:
