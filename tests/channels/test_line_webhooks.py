@@ -278,14 +278,7 @@ def test_a_failed_profile_fetch_keeps_the_event_and_the_user_id(line_account, po
     assert identity.picture_url == "https://profile.line-scdn.net/abc"
 
 
-def _fake_line_serves_profiles() -> bool:
-    from tidings.sandbox.fake_line import urls
-
-    return bool(urls.urlpatterns)
-
-
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(not _fake_line_serves_profiles(), reason="the fake LINE does not serve /v2/bot/profile yet")
 def test_the_profile_comes_from_the_fake_line_through_the_account_base_url(line_account, workspace, post_line):
     from tidings.sandbox.models import Persona, SandboxRequest
 
