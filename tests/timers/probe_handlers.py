@@ -23,6 +23,9 @@ class ProbeError(Exception):
 def record(timer):
     if timer.payload.get("sleep"):  # widen the window in which a batch is in flight, for the kill test
         time.sleep(timer.payload["sleep"])
+    if os.environ.get("PROBE_CALLS_FILE"):  # outside the database: survives the rollback of a killed batch
+        with open(os.environ["PROBE_CALLS_FILE"], "a") as calls:
+            calls.write(f"{timer.key}\n")
     audit_record(workspace=timer.workspace, actor=None, action=FIRED, target=timer, changes={"key": timer.key, "pid": os.getpid()})
 
 

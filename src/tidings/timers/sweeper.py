@@ -1,20 +1,20 @@
-"""Claims due timers and fires them exactly once, even when a sweeper process is killed mid-batch.
+"""Takes due timers and fires them exactly once, even when a sweeper process is killed mid-batch.
 
-Two short transactions per batch:
+One transaction per batch (`_sweep_batch`): read the earliest due rows, locking them (FOR UPDATE SKIP LOCKED on
+PostgreSQL; SQLite has one writer, taken up front by its IMMEDIATE transactions), run their handlers, mark them
+done. A handler's effects and the done mark commit together or not at all; a process killed mid-batch commits
+nothing and the rows are due again at once. One write per timer.
 
-1. claim: pick due, unleased rows (FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite has one writer, taken up front by
-   its IMMEDIATE transactions) and lease them - `lease_until` set, `attempts` + 1;
-2. fire: lock the rows still carrying *our* lease and still pending, run their handlers, mark them done - all in one
-   transaction, so a handler's effects and the done mark commit together or not at all. A process killed in step 2
-   commits nothing; its lease runs out and another sweeper retakes the rows.
+Handlers registered `outside_transaction` (they call out over HTTP) use the lease protocol instead: `claim_due`
+leases the rows (`lease_until`, `attempts` + 1) and commits; `fire_claimed` runs them holding only the lease and
+marks each done if it still carries that lease. A row's lease only ever moves forward, so "lease_until equals the
+value we wrote" identifies our claim: a sweeper whose lease ran out and was retaken finds nothing to fire. A batch
+takes only the leading run of one kind of handler, so due order holds across the two. docs/timers.md has the
+argument in full.
 
-A row's lease only ever moves forward (a retake happens after the old lease ran out, at a later `now`), so
-"lease_until equals the value we wrote" identifies our claim: a sweeper whose lease ran out and was retaken finds
-nothing to fire. See docs/timers.md for the argument in full.
-
-Speed: one batch runs every handler inside a single savepoint with no per-timer savepoint; only if a handler
-raises is that savepoint rolled back and the batch re-run with a savepoint per timer, so one failing timer neither
-stops nor leaks into the others. Rolled-back work (including `transaction.on_commit` callbacks) never happened, so
+Speed: a batch runs every handler inside a single savepoint with no per-timer savepoint; only if a handler raises
+is that savepoint rolled back and the batch re-run with a savepoint per timer, so one failing timer neither stops
+nor leaks into the others. Rolled-back work (including `transaction.on_commit` callbacks) never happened, so
 re-running a handler there is safe.
 """
 
@@ -150,23 +150,62 @@ def _fire_in_transaction(ids: list[int], lease_until: datetime.datetime) -> int:
             .order_by("fires_at", "id")
             .select_for_update(of=("self",))
         )
-        if not timers:
-            return 0
-        workspaces = Workspace.objects.in_bulk({t.workspace_id for t in timers})
-        for timer in timers:
-            timer.workspace = workspaces[timer.workspace_id]
-        gave_up = [t for t in timers if t.attempts > MAX_ATTEMPTS]  # claimed again and again, never completed
-        for timer in gave_up:
-            _record_failure(timer, RuntimeError(f"no sweeper completed it in {timer.attempts} claims"), final=True)
-        runnable = [t for t in timers if t.attempts <= MAX_ATTEMPTS]
-        done_ids = _run_fast(runnable)
-        if done_ids is None:
-            done_ids = _run_isolated(runnable)
-        if done_ids:
-            Timer.objects.filter(id__in=done_ids).update(
-                state=TimerState.DONE, fired_at=timezone.now(), lease_until=None, last_error=""
-            )
+        return _fire_locked(timers)
+
+
+def _fire_locked(timers: list[Timer], *, count_attempt: bool = False) -> int:
+    """Inside the caller's transaction, on rows it holds: run the handlers, mark the completed ones done.
+
+    `count_attempt`: the rows were taken without a lease claim, so this firing is their attempt.
+    """
+    if not timers:
+        return 0
+    workspaces = Workspace.objects.in_bulk({t.workspace_id for t in timers})
+    for timer in timers:
+        timer.workspace = workspaces[timer.workspace_id]
+        if count_attempt:
+            timer.attempts += 1
+    gave_up = [t for t in timers if t.attempts > MAX_ATTEMPTS]  # claimed again and again, never completed
+    for timer in gave_up:
+        _record_failure(timer, RuntimeError(f"no sweeper completed it in {timer.attempts} claims"), final=True)
+    runnable = [t for t in timers if t.attempts <= MAX_ATTEMPTS]
+    done_ids = _run_fast(runnable)
+    if done_ids is None:
+        done_ids = _run_isolated(runnable)
+    if done_ids:
+        Timer.objects.filter(id__in=done_ids).update(
+            state=TimerState.DONE, fired_at=timezone.now(), lease_until=None, last_error="",
+            attempts=F("attempts") + (1 if count_attempt else 0),
+        )
     return len(done_ids)
+
+
+def _sweep_batch(*, limit: int, workspace=None) -> tuple[int, int]:
+    """Take the earliest due timers and fire them; returns (taken, fired).
+
+    The leading run of in-transaction timers is taken, fired and marked done in ONE transaction: its rows are
+    locked (FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite's single writer) from the moment they are read, so a
+    crashed sweeper commits nothing and the rows are due again at once - no lease needed, one write per timer.
+    A leading run of outside-transaction timers is leased in that transaction instead and fired after it commits
+    (fire_claimed's lease protocol). Taking only the leading run keeps due order across the two.
+    """
+    now = timezone.now()
+    io_kinds = outside_transaction_kinds()
+    due = _due(now, workspace).order_by("fires_at", "id").only(*_FIRE_FIELDS)
+    with transaction.atomic():
+        if connection.features.has_select_for_update_skip_locked:
+            due = due.select_for_update(skip_locked=True, of=("self",))
+        head = list(due[:limit])
+        if not head:
+            return 0, 0
+        outside = head[0].kind in io_kinds
+        run = list(itertools.takewhile(lambda t: (t.kind in io_kinds) == outside, head))
+        if not outside:
+            return len(run), _fire_locked(run, count_attempt=True)
+        lease_until = now + datetime.timedelta(seconds=settings.TIMER_LEASE_SECONDS)
+        ids = [t.pk for t in run]
+        Timer.objects.filter(id__in=ids).update(lease_until=lease_until, attempts=F("attempts") + 1)
+    return len(ids), _fire_outside_transaction(ids, lease_until)
 
 
 class _BatchFailed(Exception):
@@ -215,28 +254,30 @@ def _run_isolated(timers: list[Timer]) -> list[int]:
 def _record_failure(timer: Timer, exc: Exception, *, final: bool) -> None:
     error = f"{exc.__class__.__name__}: {exc}"[:2000]
     if final:
-        Timer.objects.filter(pk=timer.pk).update(state=TimerState.FAILED, lease_until=None, last_error=error)
+        Timer.objects.filter(pk=timer.pk).update(
+            state=TimerState.FAILED, lease_until=None, last_error=error, attempts=timer.attempts
+        )
     else:
         Timer.objects.filter(pk=timer.pk).update(
-            lease_until=None, last_error=error, fires_at=timezone.now() + _retry_delay(timer.attempts)
+            lease_until=None, last_error=error, fires_at=timezone.now() + _retry_delay(timer.attempts),
+            attempts=timer.attempts,
         )
 
 
 def sweep_once(*, limit: int | None = None, workspace=None) -> int:
     """Claim and fire one batch; returns how many rows were claimed (0 when nothing is due)."""
-    rows, lease_until = _claim(limit=limit or settings.TIMER_BATCH_SIZE, workspace=workspace)
-    fire_claimed([pk for pk, _kind in rows], lease_until, kinds=rows)
-    return len(rows)
+    taken, _fired = _sweep_batch(limit=limit or settings.TIMER_BATCH_SIZE, workspace=workspace)
+    return taken
 
 
 def sweep_until_idle(*, workspace=None, limit: int | None = None) -> int:
     """Sweep until nothing is due; returns how many timers fired (failures and retries not counted)."""
     fired = 0
     while True:
-        rows, lease_until = _claim(limit=limit or settings.TIMER_BATCH_SIZE, workspace=workspace)
-        if not rows:
+        taken, fired_now = _sweep_batch(limit=limit or settings.TIMER_BATCH_SIZE, workspace=workspace)
+        if not taken:
             return fired
-        fired += fire_claimed([pk for pk, _kind in rows], lease_until, kinds=rows)
+        fired += fired_now
 
 
 def seconds_until_next_due() -> float | None:
