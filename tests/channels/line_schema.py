@@ -8,15 +8,15 @@ schema gets `unevaluatedProperties: false`, so a misspelt or invented key fails 
 
 import copy
 from functools import lru_cache
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import yaml
 from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
+from tests.support.reference import REFERENCE
 
-SPEC = Path("/work/shared/reference/line/specs/messaging-api.yml")
+SPEC = REFERENCE / "line" / "specs" / "messaging-api.yml"
 PREFIX = "#/components/schemas/"
 
 _formats = FormatChecker()

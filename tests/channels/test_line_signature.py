@@ -1,14 +1,14 @@
 """LINE's own test vectors: webhook signature and the PNP phone hash (reference/line/samples)."""
 
 import json
-from pathlib import Path
 
 from django.test import RequestFactory
 
 from tidings.channels.adapters.line.parser import verify_signature
 from tidings.channels.adapters.line.signature import line_signature, line_signature_valid, pnp_phone_hash
+from tests.support.reference import REFERENCE
 
-SAMPLES = Path("/work/shared/reference/line/samples")
+SAMPLES = REFERENCE / "line" / "samples"
 
 
 def test_official_signature_vector():

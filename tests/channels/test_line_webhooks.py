@@ -2,7 +2,6 @@
 
 import json
 import logging
-from pathlib import Path
 
 import pytest
 
@@ -12,8 +11,9 @@ from tidings.contacts.models import ChannelIdentity, Contact
 from tidings.messaging.models import Direction, Dispatch, EventKind, Message, MessageStatus
 
 from .conftest import line_event
+from tests.support.reference import REFERENCE
 
-SAMPLES = Path("/work/shared/reference/line/samples")
+SAMPLES = REFERENCE / "line" / "samples"
 WEBHOOK_SAMPLES = sorted(p.name for p in SAMPLES.glob("*.json") if "events" in json.loads(p.read_text()))
 
 

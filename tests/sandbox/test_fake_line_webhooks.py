@@ -3,7 +3,6 @@
 import datetime
 import json
 import re
-from pathlib import Path
 
 import pytest
 
@@ -26,10 +25,11 @@ from tidings.timers.services import clock_advance
 
 from .line_support import *  # noqa: F403
 from .line_support import text
+from tests.support.reference import REFERENCE
 
 pytestmark = pytest.mark.django_db
 
-SAMPLES = Path("/work/shared/reference/line/samples")
+SAMPLES = REFERENCE / "line" / "samples"
 PNP = "/bot/pnp/push"
 TAG = "1503455293" + "9884E28681A7D668CEA94C147C716C0EC9DFE8B80B44EF3B57F6BD0602366BC3" + "menu01"
 

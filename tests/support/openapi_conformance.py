@@ -19,7 +19,7 @@ from openapi_core import OpenAPI
 from openapi_core.datatypes import RequestParameters
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
-REFERENCE = Path("/work/shared/reference")
+from tests.support.reference import REFERENCE  # noqa: E402
 LINE_SPEC = REFERENCE / "line" / "specs" / "messaging-api.yml"
 LINE_INSIGHT_SPEC = REFERENCE / "line" / "specs" / "insight.yml"
 TWILIO_SPEC = REFERENCE / "twilio" / "twilio_api_v2010.yaml"
