@@ -41,3 +41,14 @@ class Database:
                 Path(f"{self.path}{suffix}").unlink(missing_ok=True)
         else:
             self._admin(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
+
+
+def process_env(db: Database, **settings: str) -> dict:
+    """The environment for the benchmark's Tidings processes (server, workers) on `db`, plus TIDINGS_* overrides."""
+    return {
+        **os.environ,
+        "DATABASE_URL": db.url,
+        "DJANGO_SETTINGS_MODULE": "tidings.settings",
+        "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "src"), os.environ.get("PYTHONPATH", "")]),
+        **settings,
+    }

@@ -31,7 +31,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
-from bench.common import Database  # noqa: E402
+from bench.common import Database, process_env  # noqa: E402
 GOAL = 50_000  # recipients per second: half of LINE's multicast ceiling (200 requests/s × 500)
 
 
@@ -150,15 +150,8 @@ def main() -> int:
     db = Database(args.database_url, "tidings_bench_fanout")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "DATABASE_URL": db.url,
-        "DJANGO_SETTINGS_MODULE": "tidings.settings",
-        "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "src"), os.environ.get("PYTHONPATH", "")]),
-        "TIDINGS_BASE_URL": base,
-        "TIDINGS_LOG_LEVEL": "ERROR",
-        "TIDINGS_TASK_BACKEND": "django_tasks_db.DatabaseBackend",
-    }
+    env = process_env(db, TIDINGS_BASE_URL=base, TIDINGS_LOG_LEVEL="ERROR",
+                      TIDINGS_TASK_BACKEND="django_tasks_db.DatabaseBackend")
     os.environ.update(env)
     sys.path[:0] = [str(REPO), str(REPO / "src")]
     deadline = time.monotonic() + args.timeout

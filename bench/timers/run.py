@@ -22,7 +22,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
-from bench.common import Database  # noqa: E402
+from bench.common import Database, process_env  # noqa: E402
 GOAL_P99_SECONDS = 2.0
 
 
@@ -39,14 +39,7 @@ def parse_args():
 
 
 def worker_env(db: Database, batch_size: int | None) -> dict:
-    env = {
-        **os.environ,
-        "DATABASE_URL": db.url,
-        "DJANGO_SETTINGS_MODULE": "tidings.settings",
-        "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "src"), os.environ.get("PYTHONPATH", "")]),
-        "TIDINGS_TIMER_HANDLER_MODULES": "bench.timers.handlers",
-        "TIDINGS_LOG_LEVEL": "WARNING",
-    }
+    env = process_env(db, TIDINGS_TIMER_HANDLER_MODULES="bench.timers.handlers", TIDINGS_LOG_LEVEL="WARNING")
     if batch_size:
         env["TIDINGS_TIMER_BATCH_SIZE"] = str(batch_size)
     return env

@@ -27,7 +27,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
-from bench.common import Database  # noqa: E402
+from bench.common import Database, process_env  # noqa: E402
 GOAL_RATIO = 0.6
 GOAL_P99_MS = 250.0
 
@@ -110,15 +110,8 @@ def main() -> int:
     db = Database(args.database_url, "tidings_bench_webhooks")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "DATABASE_URL": db.url,
-        "DJANGO_SETTINGS_MODULE": "bench.webhook_ingest.bench_settings",
-        "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "src"), os.environ.get("PYTHONPATH", "")]),
-        "TIDINGS_BASE_URL": base,
-        "TIDINGS_LOG_LEVEL": "ERROR",
-        "TIDINGS_ALLOWED_HOSTS": "127.0.0.1,localhost",
-    }
+    env = process_env(db, DJANGO_SETTINGS_MODULE="bench.webhook_ingest.bench_settings", TIDINGS_BASE_URL=base,
+                      TIDINGS_LOG_LEVEL="ERROR", TIDINGS_ALLOWED_HOSTS="127.0.0.1,localhost")
     os.environ.update(env)
     sys.path[:0] = [str(REPO), str(REPO / "src")]
     deadline = time.monotonic() + args.timeout

@@ -15,7 +15,8 @@ CHROMIUM_ARGS = [
 @pytest.fixture(scope="session")
 def browser():
     if not Path(CHROMIUM).exists():
-        pytest.skip("Chromium is not installed (scripts/setup-browser)")
+        # ./test installs it first; a browser test that silently did not run would hide a broken console.
+        pytest.fail("Chromium is not installed: run scripts/setup-browser (./test does)")
     from playwright.sync_api import sync_playwright
 
     # Playwright's sync API runs an event loop in this thread; Django refuses ORM calls there unless told.
