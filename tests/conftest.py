@@ -32,6 +32,9 @@ def _immediate_tasks(settings):
     # Provider calls to sandbox fakes and their webhooks back go through the WSGI app in-process.
     settings.INPROCESS_HTTP = True
     settings.BASE_URL = "http://testserver"
+    # Per-person spacing (WhatsApp: 6 s) would make every test that sends twice to one person sleep; the tests of
+    # that limit turn it back on.
+    settings.RATE_PAIR_INTERVALS = {}
 
 
 @pytest.fixture
@@ -147,3 +150,27 @@ def sms_account(workspace):
     from tidings.channels.services import account_create
 
     return account_create(workspace=workspace, actor=None, channel="sms", name="Acme SMS")
+
+
+@pytest.fixture
+def whatsapp_account(workspace):
+    """A sandbox WhatsApp Business number in `workspace` (its fake Graph API lives at account.base_url)."""
+    from tidings.channels.services import account_create
+
+    return account_create(workspace=workspace, actor=None, channel="whatsapp", name="Acme WhatsApp")
+
+
+@pytest.fixture
+def messenger_account(workspace):
+    """A sandbox Facebook Page (Messenger) in `workspace`."""
+    from tidings.channels.services import account_create
+
+    return account_create(workspace=workspace, actor=None, channel="messenger", name="Acme Page")
+
+
+@pytest.fixture
+def instagram_account(workspace):
+    """A sandbox Instagram professional account in `workspace`."""
+    from tidings.channels.services import account_create
+
+    return account_create(workspace=workspace, actor=None, channel="instagram", name="Acme Instagram")

@@ -151,6 +151,13 @@ LOGGING = {
 # Where this Tidings is reached: webhook URLs shown to people, and sandbox providers calling back.
 BASE_URL = os.environ.get("TIDINGS_BASE_URL", f"http://127.0.0.1:{os.environ.get('PORT', '8000')}").rstrip("/")
 # Tests route HTTP to BASE_URL through the WSGI app in-process (httpx WSGITransport) instead of a socket.
+# Least seconds between two messages to the same person, per channel (WhatsApp's pair rate limit: 1 per 6 s).
+# TIDINGS_PAIR_INTERVALS="whatsapp=0" turns it off (the test suite does, except where it tests the limit).
+RATE_PAIR_INTERVALS = {"whatsapp": 6.0}
+for _item in filter(None, os.environ.get("TIDINGS_PAIR_INTERVALS", "").split(",")):
+    _name, _, _value = _item.partition("=")
+    RATE_PAIR_INTERVALS[_name.strip()] = float(_value)
+
 INPROCESS_HTTP = os.environ.get("TIDINGS_INPROCESS_HTTP", "0") == "1"
 
 DEMO_PASSWORD = os.environ.get("TIDINGS_DEMO_PASSWORD", "tidings-demo")

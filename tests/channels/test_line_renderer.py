@@ -5,7 +5,8 @@ import copy
 
 import pytest
 
-from tidings.channels.content import KINDS, contents_parse
+from tidings.channels.content import KINDS as ALL_KINDS
+from tidings.channels.content import contents_parse
 from tidings.channels.registry import adapter_for
 from tidings.core.errors import ServiceError
 
@@ -16,6 +17,9 @@ URI = {"type": "uri", "label": "Shop now", "uri": "https://shop.example.com/tea"
 POSTBACK = {"type": "postback", "label": "Reserve", "data": "action=reserve&item=42", "display_text": "Reserve it"}
 MESSAGE = {"type": "message", "label": "Yes", "text": "Yes please"}
 QUICK = [MESSAGE, POSTBACK, URI]
+
+# WhatsApp's list and template kinds have no LINE rendering: LINE refuses them (test below).
+KINDS = tuple(k for k in ALL_KINDS if k not in ("list", "template"))
 
 EXAMPLES = {
     "text": {"type": "text", "text": "New oolong in stock https://shop.example.com", "quick_replies": QUICK},
@@ -57,6 +61,16 @@ def refused(data_list) -> ServiceError:
 def test_examples_cover_every_kind():
     assert set(EXAMPLES) == set(KINDS)
     assert adapter_for("line").supported_kinds == frozenset(KINDS)
+
+
+def test_whatsapp_only_kinds_are_refused_naming_the_kind():
+    template = {"type": "template", "name": "order_update", "language": "en", "parameters": ["A-1"]}
+    error = refused([EXAMPLES["text"], template])
+    assert error.field == "messages[1].type"
+    assert str(error.message) == "LINE cannot show a WhatsApp template; send it on another channel."
+    menu = {"type": "list", "text": "Pick a size", "button": "Sizes",
+            "sections": [{"rows": [{"id": "s", "title": "Small"}]}]}
+    assert refused([menu]).field == "messages[0].type"
 
 
 @pytest.mark.parametrize("kind", KINDS)

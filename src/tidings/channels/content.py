@@ -7,6 +7,7 @@ Field paths in errors look like `messages[1].actions[0].label` so API clients an
 from typing import Annotated, Literal
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from tidings.core.errors import ServiceError
@@ -129,10 +130,55 @@ class CouponCard(_Content):
     button: Action
 
 
+class ListRow(_Strict):
+    id: str = Field(min_length=1)
+    title: str = Field(min_length=1)
+    description: str | None = None
+
+
+class ListSection(_Strict):
+    title: str | None = None
+    rows: list[ListRow] = Field(min_length=1)
+
+
+class ListMessage(_Content):
+    """A menu the customer opens with one button and picks one row from (WhatsApp interactive list)."""
+
+    type: Literal["list"]
+    header: str | None = None
+    text: str = Field(min_length=1)
+    footer: str | None = None
+    button: str = Field(min_length=1)
+    sections: list[ListSection] = Field(min_length=1)
+
+
+class TemplateMessage(_Content):
+    """A pre-approved message template (WhatsApp), by name and language, with its variables filled in order.
+
+    The only thing WhatsApp lets a business start a conversation with, or send outside the 24-hour window.
+    """
+
+    type: Literal["template"]
+    name: str = Field(min_length=1)
+    language: str = Field(min_length=2)
+    # {{1}}, {{2}}, … of the body, in order; of a text header; and the variable at the end of each dynamic URL button.
+    parameters: list[str] = Field(default_factory=list)
+    header_parameters: list[str] = Field(default_factory=list)
+    url_parameters: list[str] = Field(default_factory=list)
+
+
 Content = Annotated[
-    Text | Image | Video | Buttons | Carousel | ImageCarousel | Imagemap | CouponCard, Field(discriminator="type")
+    Text | Image | Video | Buttons | Carousel | ImageCarousel | Imagemap | CouponCard | ListMessage | TemplateMessage,
+    Field(discriminator="type"),
 ]
-KINDS = ("text", "image", "video", "buttons", "carousel", "image_carousel", "imagemap", "coupon")
+KINDS = ("text", "image", "video", "buttons", "carousel", "image_carousel", "imagemap", "coupon", "list", "template")
+# How a kind is named in "this channel cannot show …" errors.
+KIND_NAMES = {
+    "text": _lazy("a text message"), "image": _lazy("an image"), "video": _lazy("a video"),
+    "buttons": _lazy("a buttons message"), "carousel": _lazy("a carousel"),
+    "image_carousel": _lazy("an image carousel"), "imagemap": _lazy("an imagemap"), "coupon": _lazy("a coupon card"),
+    "list": _lazy("a list message"), "template": _lazy("a WhatsApp template"),
+}
 _contents = TypeAdapter(list[Content])
 
 
@@ -180,3 +226,15 @@ def content_actions(content) -> list:
         actions.append(content.button)
     actions.extend(content.quick_replies or [])
     return actions
+
+
+def contents_check_kinds(contents, *, supported: frozenset[str], channel_name: str, field: str = "messages") -> None:
+    """Refuse, naming the field, the first content a channel cannot show (e.g. a WhatsApp template on LINE)."""
+    for i, content in enumerate(contents):
+        kind = content.get("type") if isinstance(content, dict) else getattr(content, "type", None)
+        if kind not in supported:
+            raise ServiceError(
+                _("%(channel)s cannot show %(kind)s; send it on another channel.")
+                % {"channel": channel_name, "kind": KIND_NAMES.get(kind, kind)},
+                field=f"{field}[{i}].type",
+            )

@@ -6,11 +6,14 @@ from dataclasses import dataclass, field
 
 @dataclass
 class InboundEvent:
-    # message | follow | unfollow | postback | account_link | delivery | status | unknown
+    # message | follow | unfollow | postback | referral | account_link | delivery | status | template_status |
+    # unknown. A `referral` (Messenger m.me / ig.me link, WhatsApp click-to-chat ad) keeps its `ref` in data.
     kind: str
     provider_event_id: str
     occurred_at: datetime.datetime
-    user_id: str | None = None  # the provider's id of the customer (LINE userId, phone for SMS)
+    user_id: str | None = None  # the provider's id of the customer (LINE userId, phone for SMS, WhatsApp wa_id)
+    # A name the webhook itself carries (WhatsApp's contacts[].profile.name), for channels without a profile API.
+    display_name: str = ""
     # kind=message: channel-neutral content ({"type": "text", "text": …} or {"type": "image", …}) and ids
     content: dict | None = None
     provider_message_id: str | None = None

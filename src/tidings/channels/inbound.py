@@ -8,12 +8,11 @@ import logging
 from collections.abc import Callable
 
 from django.db import transaction
-
-from tidings.core.tasking import enqueue_on_commit
 from django.utils import timezone
 
 from tidings.contacts.models import ChannelIdentity
-from tidings.contacts.services import identity_set_subscribed, identity_upsert
+from tidings.core.tasking import enqueue_on_commit
+from tidings.contacts.services import identity_note_inbound, identity_set_subscribed, identity_upsert
 
 from .events import InboundEvent, WebhookItem
 from .models import ChannelAccount, WebhookEvent, WebhookStatus
@@ -22,7 +21,9 @@ from .registry import adapter_for
 logger = logging.getLogger("tidings.webhooks")
 
 # Kinds that say something about a customer whose identity we keep. Status callbacks are about our messages.
-_IDENTITY_KINDS = frozenset({"message", "follow", "unfollow", "postback", "account_link", "delivery"})
+_IDENTITY_KINDS = frozenset({"message", "follow", "unfollow", "postback", "referral", "account_link", "delivery"})
+# Kinds by which the person writes to us: they open (or extend) the 24-hour customer-service window.
+_WINDOW_KINDS = frozenset({"message", "postback", "referral"})
 
 InboundConsumer = Callable[..., None]
 _CONSUMERS: list[InboundConsumer] = []
@@ -136,8 +137,10 @@ def _apply(account, row: WebhookEvent, event: InboundEvent, profile: dict) -> st
     if event.kind in _IDENTITY_KINDS and event.user_id:
         identity, _created = identity_upsert(
             workspace=row.workspace, account=account, external_id=event.user_id,
-            display_name=profile.get("display_name", ""), picture_url=profile.get("picture_url", ""),
+            display_name=profile.get("display_name") or event.display_name, picture_url=profile.get("picture_url", ""),
         )
+        if event.kind in _WINDOW_KINDS:
+            identity_note_inbound(identity=identity, at=event.occurred_at)
         if event.kind in ("follow", "unfollow"):
             subscribed = event.kind == "follow"
             # Events can arrive out of order: an older follow must not undo a newer unfollow (and back).

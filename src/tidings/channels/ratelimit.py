@@ -23,6 +23,11 @@ RATE_LIMITS: dict[tuple[str, str], int] = {
     ("line", "multicast"): 200,
     ("line", "pnp"): 2000,
     ("sms", "push"): 100,
+    # WhatsApp: per phone number, 80/s by default up to 1,000/s at the top tier (account.settings["rate_limit"]).
+    ("whatsapp", "push"): 80,
+    # Messenger and Instagram Send API: 300 calls/s per Page (or professional account).
+    ("messenger", "push"): 300,
+    ("instagram", "push"): 300,
 }
 # Tests and benchmarks may lower limits for every process at once: TIDINGS_RATE_LIMITS="line:multicast=5,line:push=20".
 for _item in filter(None, os.environ.get("TIDINGS_RATE_LIMITS", "").split(",")):
@@ -39,6 +44,22 @@ class RateLimitTimeout(Exception):
 
 def rate_limit_for(channel: str, kind: str) -> int | None:
     return RATE_LIMITS.get((channel, kind))
+
+
+def dispatch_limits(account, kind: str, recipient=None) -> list[tuple[str, float]]:
+    """(key, seconds between requests) for every limit one send must respect, in the order to take them:
+    the account's endpoint limit (an account may set its own tier, e.g. WhatsApp's 80…1,000/s), then the pair limit
+    to one recipient (WhatsApp: one message per 6 s to the same user; settings.RATE_PAIR_INTERVALS)."""
+    from django.conf import settings
+
+    limits = []
+    per_second = (account.settings or {}).get("rate_limit") or rate_limit_for(account.channel, kind)
+    if per_second:
+        limits.append((rate_key(account, kind), 1.0 / (float(per_second) * SAFETY)))
+    pair = settings.RATE_PAIR_INTERVALS.get(account.channel)
+    if pair and recipient is not None:
+        limits.append((f"{account.channel}:{account.pk}:pair:{recipient}", float(pair)))
+    return limits
 
 
 def rate_key(account, kind: str) -> str:
@@ -73,7 +94,13 @@ def rate_acquire(key: str, cost: int = 1, per_second: int = 1, *, timeout: float
     """
     if cost > per_second:
         raise ValueError(f"cost {cost} can never fit a limit of {per_second}/s")
-    start = _reserve(key, cost / (per_second * SAFETY), timeout)
+    rate_wait(key, cost / (per_second * SAFETY), timeout=timeout)
+
+
+def rate_wait(key: str, interval: float, *, timeout: float = 30.0) -> None:
+    """Block until the next slot of `key` (requests at least `interval` seconds apart); RateLimitTimeout when it is
+    more than `timeout` away (nothing reserved)."""
+    start = _reserve(key, interval, timeout)
     wait = start - time.time()
     if wait > 0:
         time.sleep(wait)

@@ -38,6 +38,18 @@ class ChannelAdapter(Protocol):
     def send(self, account, dispatch, messages: list) -> SendResult:
         """Make the provider request for one Dispatch (its messages in order, already validated)."""
 
+    # Optional, looked up with getattr:
+    #
+    # def handshake(self, account, request: HttpRequest) -> HttpResponse:
+    #     """Answer the provider's GET verification (Meta's hub.challenge); without it GET is 405."""
+    #
+    # def check_recipient(self, *, contents: list[dict], options: dict, last_inbound_at, now) -> None:
+    #     """Raise ServiceError when these contents may not go to this person now (24-hour windows); `options`
+    #     are the dispatch options (e.g. a Messenger message tag)."""
+    #
+    # def fetch_profile(self, account, user_id: str) -> dict:
+    #     """{"display_name", "picture_url"} from the provider's profile API."""
+
 
 _ADAPTERS: dict[str, ChannelAdapter] = {}
 

@@ -17,23 +17,69 @@ from .registry import adapter_for
 REQUIRED_CREDENTIALS = {
     "line": ("channel_secret", "access_token"),
     "sms": ("auth_token",),
+    "whatsapp": ("access_token", "app_secret", "verify_token"),
+    "messenger": ("access_token", "app_secret"),
+    "instagram": ("access_token", "app_secret"),
 }
-SANDBOX_PATH = {"line": "line", "sms": "twilio"}
+# Non-secret settings a live account cannot work without: the WhatsApp Business Account id owns the templates.
+REQUIRED_SETTINGS = {"whatsapp": ("waba_id",)}
+# The fake provider a sandbox account talks to: /sandbox/<path>/<public id>. Meta's three share one Graph API.
+SANDBOX_PATH = {"line": "line", "sms": "twilio", "whatsapp": "graph", "messenger": "graph", "instagram": "graph"}
+# The provider name in webhook URLs where it differs from the channel's.
+WEBHOOK_PATH = {"sms": "twilio"}
+# WhatsApp per-number throughput tiers (messages per second).
+WHATSAPP_TIERS = (80, 1000)
 
 
 def account_webhook_url(account: ChannelAccount) -> str:
-    provider = SANDBOX_PATH.get(account.channel, account.channel)
+    provider = WEBHOOK_PATH.get(account.channel, account.channel)
     return f"{settings.BASE_URL}/webhooks/{provider}/{account.public_id}"
 
 
+def _digits(count: int) -> str:
+    return str(secrets.randbelow(9 * 10 ** (count - 1)) + 10 ** (count - 1))
+
+
+def _meta_credentials() -> dict:
+    return {"access_token": "EAA" + secrets.token_urlsafe(48), "app_secret": secrets.token_hex(16),
+            "verify_token": secrets.token_urlsafe(16)}
+
+
 def _sandbox_credentials(channel: str) -> tuple[str, dict, dict]:
+    """Generated ids and secrets for a sandbox account; the fake provider accepts exactly these."""
     if channel == "line":
-        return str(secrets.randbelow(9 * 10**9) + 10**9), {
+        return _digits(10), {
             "channel_secret": secrets.token_hex(16), "access_token": secrets.token_urlsafe(48),
         }, {}
     if channel == "sms":
         return "AC" + secrets.token_hex(16), {"auth_token": secrets.token_hex(16)}, {"from": "+85230001234"}
+    if channel == "whatsapp":
+        return _digits(15), _meta_credentials(), {
+            "waba_id": _digits(15), "display_phone_number": "+852 3000 5678", "rate_limit": WHATSAPP_TIERS[-1],
+        }
+    if channel == "messenger":
+        return _digits(15), _meta_credentials(), {"page_name": "Tidings Demo"}
+    if channel == "instagram":
+        return _digits(17), _meta_credentials(), {"username": "tidings.demo"}
     raise ServiceError(_("This channel has no sandbox yet."), field="channel")
+
+
+def _check_settings(channel: str, account_settings: dict) -> None:
+    for key in REQUIRED_SETTINGS.get(channel, ()):
+        if not str(account_settings.get(key, "")).strip():
+            raise ServiceError(_("This field is required."), field=key)
+    if "rate_limit" in account_settings:
+        try:
+            rate = int(account_settings["rate_limit"])
+        except (TypeError, ValueError):
+            rate = 0
+        if not WHATSAPP_TIERS[0] <= rate <= WHATSAPP_TIERS[1]:
+            raise ServiceError(
+                _("The messaging tier must be between %(low)s and %(high)s messages per second.")
+                % {"low": WHATSAPP_TIERS[0], "high": WHATSAPP_TIERS[1]},
+                field="rate_limit",
+            )
+        account_settings["rate_limit"] = rate
 
 
 @transaction.atomic
@@ -69,6 +115,8 @@ def account_create(
                 raise ServiceError(_("This field is required."), field=key)
         if not external_id.strip():
             raise ServiceError(_("This field is required."), field="external_id")
+        account_settings = dict(account_settings or {})
+        _check_settings(channel, account_settings)
     account = ChannelAccount(
         workspace=workspace, channel=channel, name=name.strip(), mode=mode, external_id=external_id.strip(),
         settings=account_settings or {},

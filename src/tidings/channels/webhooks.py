@@ -6,9 +6,9 @@
 import logging
 
 from django.conf import settings
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponseNotAllowed, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods
 
 from .inbound import webhook_events_store
 from .registry import adapter_for
@@ -16,11 +16,13 @@ from .selectors import account_by_public_id
 
 logger = logging.getLogger("tidings.webhooks")
 
-PROVIDER_CHANNELS = {"line": "line", "twilio": "sms"}
+PROVIDER_CHANNELS = {
+    "line": "line", "twilio": "sms", "whatsapp": "whatsapp", "messenger": "messenger", "instagram": "instagram",
+}
 
 
 @csrf_exempt
-@require_POST
+@require_http_methods(["GET", "POST"])
 def webhook_receive(request: HttpRequest, provider: str, public_id):
     channel = PROVIDER_CHANNELS.get(provider)
     account = account_by_public_id(public_id) if channel else None
@@ -30,6 +32,11 @@ def webhook_receive(request: HttpRequest, provider: str, public_id):
         adapter = adapter_for(channel)
     except LookupError:
         raise Http404("No adapter") from None
+    if request.method == "GET":
+        handshake = getattr(adapter, "handshake", None)
+        if handshake is None:
+            return HttpResponseNotAllowed(["POST"])
+        return handshake(account, request)
     body = request.body
     # The URL the provider signed (Twilio signs it): ours as configured, not as the proxy in front rewrote it.
     request.webhook_url = settings.BASE_URL + request.get_full_path()

@@ -56,6 +56,9 @@ class ChannelIdentity(models.Model):
     subscribed = models.BooleanField(default=False)
     subscribed_at = models.DateTimeField(null=True, blank=True)
     unsubscribed_at = models.DateTimeField(null=True, blank=True)
+    # When this person last wrote to us (message, postback, referral): opens WhatsApp's and Messenger's 24-hour
+    # customer-service window.
+    last_inbound_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 

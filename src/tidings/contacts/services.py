@@ -28,6 +28,22 @@ def contact_create(*, workspace: Workspace, name: str = "", phone: str = "", ema
     return Contact.objects.create(workspace=workspace, name=name.strip(), phone=phone, email=email.strip())
 
 
+def _phone_of(channel: str, external_id: str) -> str:
+    """SMS addresses are E.164 numbers; a WhatsApp id is the number without its "+"."""
+    if channel == "sms":
+        return external_id
+    if channel == "whatsapp" and external_id.isdigit():
+        return f"+{external_id}"
+    return ""
+
+
+def identity_note_inbound(*, identity: ChannelIdentity, at) -> None:
+    """The person wrote to us at `at`: their customer-service window runs from the latest such moment."""
+    if identity.last_inbound_at is None or identity.last_inbound_at < at:
+        ChannelIdentity.objects.filter(pk=identity.pk).update(last_inbound_at=at)
+        identity.last_inbound_at = at
+
+
 def identity_upsert(
     *,
     workspace: Workspace,
@@ -44,7 +60,7 @@ def identity_upsert(
             with transaction.atomic():
                 contact = contact or Contact.objects.create(
                     workspace=workspace, name=display_name, avatar_url=picture_url,
-                    phone=external_id if account.channel == "sms" else "",
+                    phone=_phone_of(account.channel, external_id),
                 )
                 identity = ChannelIdentity.objects.create(
                     workspace=workspace, contact=contact, channel=account.channel, account=account,

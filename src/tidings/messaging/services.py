@@ -25,10 +25,10 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
 
-from tidings.channels.content import contents_dump, contents_parse
+from tidings.channels.content import contents_check_kinds, contents_dump, contents_parse
 from tidings.channels.events import SendResult
 from tidings.channels.models import ChannelAccount
-from tidings.channels.ratelimit import RateLimitTimeout, rate_acquire, rate_key, rate_limit_for
+from tidings.channels.ratelimit import RateLimitTimeout, dispatch_limits, rate_wait
 from tidings.channels.registry import adapter_for
 from tidings.channels.selectors import account_for_channel
 from tidings.contacts.models import ChannelIdentity, Contact
@@ -65,6 +65,10 @@ RETRY_TIMER_KIND = "messaging.dispatch_retry"
 PNP_OUTCOME_UNKNOWN = (
     "outcome unknown: the worker stopped during the LINE notification call; not resent to avoid a duplicate"
 )
+OUTCOME_UNKNOWN = (
+    "outcome unknown: the worker stopped during the provider call, which has no idempotency key; "
+    "not resent to avoid a duplicate"
+)
 BATCH = 2000  # rows per bulk INSERT
 
 # Which interaction time a sent message moves forward (SPEC D1).
@@ -94,7 +98,22 @@ def _contents(adapter, contents) -> list[dict]:
     """Parse and check the contents against the channel's limits; ServiceError names the field."""
     parsed = contents_parse(contents, field="messages")
     adapter.validate(parsed)
+    contents_check_kinds(parsed, supported=adapter.supported_kinds, channel_name=_channel_label(adapter.channel))
     return contents_dump(parsed)
+
+
+def _check_recipient(adapter, contents: list[dict], options: dict, last_inbound_at, at) -> None:
+    """The channel's rules about this person right now (WhatsApp's and Messenger's 24-hour windows)."""
+    check = getattr(adapter, "check_recipient", None)
+    if check is not None:
+        check(contents=contents, options=options, last_inbound_at=last_inbound_at, now=at)
+
+
+def _send_options(purpose: str, source: str, tag: str | None) -> dict:
+    options = {"aggregation_unit": aggregation_unit(purpose, source)}
+    if tag:
+        options["tag"] = tag  # Messenger message tag, for sends outside the 24-hour window
+    return options
 
 
 def _contact(workspace: Workspace, contact) -> Contact:
@@ -165,8 +184,9 @@ def _push_rows(workspace, account, adapter, identity, contact_id, contents, purp
     """Dispatches (push, ≤ the channel's messages per request) and messages for one recipient, links rewritten."""
     dispatches, messages, links = [], [], []
     for chunk in _chunks(contents, adapter.max_messages_per_request):
-        dispatch = Dispatch(workspace=workspace, account=account, kind=DispatchKind.PUSH, options=dict(options),
-                            created_at=at)
+        # The recipient is named for per-person rate limits (WhatsApp's pair limit).
+        dispatch = Dispatch(workspace=workspace, account=account, kind=DispatchKind.PUSH,
+                            options={**options, "recipient": identity.pk}, created_at=at)
         dispatches.append(dispatch)
         for position, content in enumerate(chunk):
             message = Message(
@@ -190,12 +210,14 @@ def message_send(
     purpose: str = Purpose.CHAT,
     source: str = "",
     account: ChannelAccount | None = None,
+    tag: str | None = None,
 ) -> list[Message]:
     """Send contents to one contact on a channel: one Message per content, delivered in order by push.
 
     `contact` is a Contact or its id (another workspace's is NotFound). Refusals (ServiceError): unknown channel,
     no active account, no identity on that channel, content the channel cannot carry (field like
-    `messages[0].text`).
+    `messages[0].text`), or contents the channel does not allow to this person now (outside a 24-hour window:
+    WhatsApp only templates, Messenger only with an allowed `tag`).
     """
     adapter = _adapter(channel)
     contact = _contact(workspace, contact)
@@ -203,7 +225,8 @@ def message_send(
     account = _account(workspace, channel, account)
     identity = _identity(workspace, contact, channel, account)
     at = clock.now(workspace)
-    options = {"aggregation_unit": aggregation_unit(purpose, source)}
+    options = _send_options(purpose, source, tag)
+    _check_recipient(adapter, contents, options, identity.last_inbound_at, at)
     dispatches, messages, links = _push_rows(workspace, account, adapter, identity, contact.pk, contents, purpose,
                                              source, at, options)
     _store(workspace, account, dispatches, messages, links, at)
@@ -254,22 +277,34 @@ def message_send_pnp(
 
 
 def _recipients(workspace, identities, channel: str, account: ChannelAccount | None) -> dict[int, list[tuple]]:
-    """account id -> [(identity id, contact id, external id)], deduplicated, active accounts of this workspace."""
+    """account id -> [(identity id, contact id, external id, last inbound at)], deduplicated, active accounts of
+    this workspace."""
     if hasattr(identities, "values_list"):
         rows = identities.filter(workspace=workspace, channel=channel).values_list(
-            "pk", "contact_id", "external_id", "account_id")
+            "pk", "contact_id", "external_id", "account_id", "last_inbound_at")
     else:
-        rows = [(i.pk, i.contact_id, i.external_id, i.account_id) for i in identities
+        rows = [(i.pk, i.contact_id, i.external_id, i.account_id, i.last_inbound_at) for i in identities
                 if i.workspace_id == workspace.pk and i.channel == channel]
     active = set(ChannelAccount.objects.for_workspace(workspace).filter(channel=channel, is_active=True)
                  .values_list("pk", flat=True))
     if account is not None:
         active &= {account.pk}
     out: dict[int, dict[int, tuple]] = {}
-    for pk, contact_id, external_id, account_id in rows:
+    for pk, contact_id, external_id, account_id, last_inbound_at in rows:
         if account_id in active:
-            out.setdefault(account_id, {})[pk] = (pk, contact_id, external_id)
+            out.setdefault(account_id, {})[pk] = (pk, contact_id, external_id, last_inbound_at)
     return {account_id: list(by_pk.values()) for account_id, by_pk in out.items()}
+
+
+def _refused_rows(workspace, account, identity_id, contact_id, contents, purpose, source, at, error: ServiceError):
+    """Failed messages (no dispatch) for a bulk recipient the channel does not allow now, so the sender sees why."""
+    detail = {"status": None, "message": str(error.message), "field": error.field}
+    return [
+        Message(workspace=workspace, contact_id=contact_id, identity_id=identity_id, account=account,
+                channel=account.channel, purpose=purpose, source=source, content=content, position=position,
+                status=MessageStatus.FAILED, error=detail, created_at=at)
+        for position, content in enumerate(contents)
+    ]
 
 
 # A broadcast stores one row per recipient: INSERT ... SELECT from the identities lets the database build them,
@@ -331,12 +366,14 @@ def message_send_bulk(
     purpose: str = Purpose.BROADCAST,
     source: str = "",
     account: ChannelAccount | None = None,
+    tag: str | None = None,
 ) -> list[Dispatch]:
     """Send the same contents to many identities: multicast batches of ≤ the channel's recipients per request.
 
     Identities on other workspaces, other channels or inactive accounts are left out (and on another account than
     `account`, when one is given). Contents with tracked links go out as one push per recipient instead, because a
-    multicast carries identical messages and each recipient's links must be their own.
+    multicast carries identical messages and each recipient's links must be their own. A recipient the channel
+    does not allow now (outside a 24-hour window) gets failed messages carrying the reason, and no request.
     """
     adapter = _adapter(channel)
     contents = _contents(adapter, contents)
@@ -344,25 +381,37 @@ def message_send_bulk(
         account = _account(workspace, channel, account)
     by_account = _recipients(workspace, identities, channel, account)
     at = clock.now(workspace)
-    options = {"aggregation_unit": aggregation_unit(purpose, source)}
+    options = _send_options(purpose, source, tag)
     per_recipient = contents_have_links(contents) or adapter.max_recipients_per_request <= 1
+    checks = getattr(adapter, "check_recipient", None) is not None
     accounts = {a.pk: a for a in ChannelAccount.objects.filter(pk__in=list(by_account))}
     all_dispatches: list[Dispatch] = []
     for account_id, recipients in by_account.items():
         acct = accounts[account_id]
         dispatches, messages, links = [], [], []
         if per_recipient:
-            for identity_id, contact_id, _external in recipients:
+            refused = []
+            for identity_id, contact_id, _external, last_inbound_at in recipients:
+                if checks:
+                    try:
+                        _check_recipient(adapter, contents, options, last_inbound_at, at)
+                    except ServiceError as error:
+                        refused += _refused_rows(workspace, acct, identity_id, contact_id, contents, purpose,
+                                                 source, at, error)
+                        continue
                 d, m, ln = _push_rows(workspace, acct, adapter, ChannelIdentity(pk=identity_id), contact_id,
                                       contents, purpose, source, at, options)
                 dispatches += d
                 messages += m
                 links += ln
             _store(workspace, acct, dispatches, messages, links, at)
+            if refused:
+                Message.objects.bulk_create(refused, batch_size=BATCH)
+                _events_bulk(workspace.pk, [m.pk for m in refused], EventKind.FAILED, at, refused[0].error)
         else:
             plan = []
             for batch in _chunks(recipients, adapter.max_recipients_per_request):
-                identity_ids = [identity_id for identity_id, _contact, _external in batch]
+                identity_ids = [recipient[0] for recipient in batch]
                 for chunk in _chunks(contents, adapter.max_messages_per_request):
                     dispatch = Dispatch(workspace=workspace, account=acct, kind=DispatchKind.MULTICAST,
                                         options=dict(options), created_at=at)
@@ -381,11 +430,18 @@ def message_send_bulk(
 # --- delivering ----------------------------------------------------------------------------------------------
 
 
+def _resend_safe(dispatch: Dispatch) -> bool:
+    """Whether a request that may already have reached the provider can be made again without a double send."""
+    check = getattr(adapter_for(dispatch.account.channel), "resend_safe", None)
+    return check(dispatch) if check is not None else True
+
+
 def _claim(dispatch_id: int) -> Dispatch | None:
     """pending (or sending, after a crash) -> sending with one more attempt, committed before the provider call.
 
-    Returns the dispatch with its new attempt number, or None when there is nothing to send. A PNP dispatch found in
-    `sending` means a worker died during the call: it is failed, not resent (no retry key).
+    Returns the dispatch with its new attempt number, or None when there is nothing to send. A dispatch found in
+    `sending` means a worker died during the call: when the provider has no idempotency key for it (LINE PNP, the
+    Graph API) it is failed as "outcome unknown", not resent.
     """
     with transaction.atomic():
         # of=self: lock the dispatch only, not the account and workspace rows every worker shares (PostgreSQL).
@@ -393,8 +449,9 @@ def _claim(dispatch_id: int) -> Dispatch | None:
                     .filter(pk=dispatch_id).first())
         if dispatch is None or dispatch.status in (DispatchStatus.SENT, DispatchStatus.FAILED):
             return None
-        if dispatch.status == DispatchStatus.SENDING and dispatch.kind == DispatchKind.PNP:
-            _fail(dispatch, {"message": PNP_OUTCOME_UNKNOWN})
+        if dispatch.status == DispatchStatus.SENDING and not _resend_safe(dispatch):
+            _fail(dispatch, {"message": PNP_OUTCOME_UNKNOWN if dispatch.kind == DispatchKind.PNP
+                             else OUTCOME_UNKNOWN})
             return None
         if not dispatch.account.is_active:
             _fail(dispatch, {"message": str(_("The channel account was disconnected before this was sent."))})
@@ -409,16 +466,16 @@ def dispatch_deliver(*, dispatch_id: int) -> str:
     """Make the provider request for one dispatch and record its outcome. Returns what happened (for logs/tests).
 
     Safe to run again at any point: a finished dispatch is skipped; one left `sending` is resent with the same retry
-    key (push, multicast) or failed as unknown (PNP).
+    key (push, multicast) or failed as unknown (LINE PNP, Graph API: no idempotency key).
     """
     dispatch = Dispatch.objects.select_related("account").filter(pk=dispatch_id).first()
     if dispatch is None or dispatch.status in (DispatchStatus.SENT, DispatchStatus.FAILED):
         return "skipped"
     account = dispatch.account
-    limit = rate_limit_for(account.channel, dispatch.kind)
-    if limit and not (dispatch.status == DispatchStatus.SENDING and dispatch.kind == DispatchKind.PNP):
+    if not (dispatch.status == DispatchStatus.SENDING and not _resend_safe(dispatch)):
         try:
-            rate_acquire(rate_key(account, dispatch.kind), per_second=limit, timeout=RATE_WAIT)
+            for key, interval in dispatch_limits(account, dispatch.kind, (dispatch.options or {}).get("recipient")):
+                rate_wait(key, interval, timeout=RATE_WAIT)
         except RateLimitTimeout:  # the budget is saturated by other senders: come back shortly, attempt unspent
             with transaction.atomic():
                 _schedule_retry(dispatch, delay=random.uniform(1.0, 5.0), tag="rate")

@@ -29,6 +29,10 @@ class MessageSend(Schema):
     messages: list[dict[str, Any]] = Field(
         ..., description='Channel-neutral contents, e.g. [{"type": "text", "text": "Hello"}]; up to 5 go in one request.'
     )
+    tag: str | None = Field(
+        None, max_length=40,
+        description="Messenger/Instagram message tag for a send outside the 24-hour window, e.g. POST_PURCHASE_UPDATE.",
+    )
 
 
 class MessageRef(Schema):
@@ -58,7 +62,7 @@ class MessageOut(Schema):
 def send_messages(request, payload: MessageSend):
     messages = message_send(
         workspace=request.auth.workspace, contact=payload.contact_id, channel=payload.channel,
-        contents=payload.messages, purpose=Purpose.API, source=f"api-token:{request.auth.pk}",
+        contents=payload.messages, purpose=Purpose.API, source=f"api-token:{request.auth.pk}", tag=payload.tag,
     )
     # Statuses as stored when accepted (queued); delivery runs after commit - poll GET /messages/{id}.
     return Status(201, {"messages": [{"id": m.pk, "status": m.status} for m in messages]})

@@ -2,7 +2,7 @@
 
 from django.utils.translation import gettext as _
 
-from tidings.channels.content import KINDS, contents_parse
+from tidings.channels.content import contents_check_kinds, contents_parse
 from tidings.channels.events import InboundEvent, SendResult, WebhookItem
 from tidings.channels.registry import adapter_register
 from tidings.contacts.models import ChannelIdentity
@@ -12,7 +12,7 @@ from . import client, parser, renderer
 
 class LineAdapter:
     channel = "line"
-    supported_kinds = frozenset(KINDS)
+    supported_kinds = frozenset({"text", "image", "video", "buttons", "carousel", "image_carousel", "imagemap", "coupon"})
     max_messages_per_request = renderer.MAX_MESSAGES
     max_recipients_per_request = 500
 
@@ -22,6 +22,7 @@ class LineAdapter:
     def validate(self, contents: list) -> None:
         if any(isinstance(c, dict) for c in contents):
             contents = contents_parse(contents)
+        contents_check_kinds(contents, supported=self.supported_kinds, channel_name="LINE")
         renderer.validate(contents)
 
     def render(self, contents: list) -> list[dict]:
@@ -37,6 +38,10 @@ class LineAdapter:
 
     def parse_event(self, account, item_payload: dict) -> InboundEvent:
         return parser.parse_event(account, item_payload)
+
+    def resend_safe(self, dispatch) -> bool:
+        """Push and multicast carry X-Line-Retry-Key (a repeat gets 409); PNP has no retry key."""
+        return dispatch.kind != "pnp"
 
     def fetch_profile(self, account, user_id: str) -> dict:
         """`{"display_name", "picture_url"}` from LINE's profile API; raises client.LineApiError."""
