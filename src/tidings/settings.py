@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "tidings.timers",
     "tidings.contacts",
     "tidings.channels",
+    "tidings.message_templates",
     "tidings.messaging",
     "tidings.sandbox",
     "tidings.api",
