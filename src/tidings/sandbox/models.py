@@ -19,6 +19,14 @@ class Persona(models.Model):
     line_friend = models.BooleanField(default=False)
     line_blocked = models.BooleanField(default=False)
     pnp_consent = models.BooleanField(default=False)  # agreed to receive LINE notification messages
+    # Meta's channels: the id each app gives this person for the workspace's sandbox account (blank = not on it),
+    # and when they last wrote there, which opens the 24-hour customer-service window the fake enforces.
+    whatsapp_id = models.CharField(max_length=20, blank=True)  # wa_id: the phone number's digits
+    whatsapp_last_message_at = models.DateTimeField(null=True, blank=True)
+    messenger_psid = models.CharField(max_length=32, blank=True)
+    messenger_last_message_at = models.DateTimeField(null=True, blank=True)
+    instagram_igsid = models.CharField(max_length=32, blank=True)
+    instagram_last_message_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     objects = WorkspaceScopedQuerySet.as_manager()

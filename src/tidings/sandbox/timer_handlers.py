@@ -2,6 +2,8 @@
 
 from tidings.timers.registry import timer_handler
 
+from .fake_graph.common import WEBHOOK_TIMER as GRAPH_WEBHOOK_TIMER
+from .fake_graph.common import graph_webhook_fire
 from .fake_line.webhooks import WEBHOOK_TIMER, line_webhook_fire
 from .fake_twilio import timer_handlers as _fake_twilio  # noqa: F401 - registers sandbox.twilio_callback
 
@@ -9,3 +11,8 @@ from .fake_twilio import timer_handlers as _fake_twilio  # noqa: F401 - register
 @timer_handler(WEBHOOK_TIMER, outside_transaction=True)
 def line_webhook(timer):
     line_webhook_fire(timer)
+
+
+@timer_handler(GRAPH_WEBHOOK_TIMER, outside_transaction=True)
+def graph_webhook(timer):
+    graph_webhook_fire(timer)

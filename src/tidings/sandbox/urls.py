@@ -4,5 +4,6 @@ from django.urls import include, path
 urlpatterns = [
     path("line/", include("tidings.sandbox.fake_line.urls")),
     path("twilio/", include("tidings.sandbox.fake_twilio.urls")),
+    path("graph/", include("tidings.sandbox.fake_graph.urls")),
     path("", include("tidings.sandbox.phone.urls")),
 ]
