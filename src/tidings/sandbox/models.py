@@ -143,3 +143,26 @@ class SandboxInteraction(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["delivery", "kind"])]
+
+
+class SandboxTemplate(models.Model):
+    """A WhatsApp message template as the fake Graph API holds it for one WABA (sandbox WhatsApp account).
+
+    Created PENDING by POST /<waba-id>/message_templates; the fake's review approves (or rejects) it after a delay,
+    and only APPROVED templates can be sent.
+    """
+
+    account = models.ForeignKey("channels.ChannelAccount", on_delete=models.CASCADE, related_name="+")
+    template_id = models.CharField(max_length=32, unique=True)
+    name = models.CharField(max_length=512)
+    language = models.CharField(max_length=15)
+    category = models.CharField(max_length=20)
+    components = models.JSONField(default=list)
+    status = models.CharField(max_length=12, default="PENDING")  # PENDING | APPROVED | REJECTED | PAUSED | DISABLED
+    rejected_reason = models.CharField(max_length=40, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "name", "language"], name="sandbox_template_unique"),
+        ]
