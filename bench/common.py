@@ -1,6 +1,11 @@
 """What every benchmark shares: a throwaway database, made up front and dropped at the end."""
 
 import os
+import signal
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -52,3 +57,68 @@ def process_env(db: Database, **settings: str) -> dict:
         "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "src"), os.environ.get("PYTHONPATH", "")]),
         **settings,
     }
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Processes:
+    """Tidings processes (`tidings serve`, `tidings worker`) started for a run, each in its own process group."""
+
+    def __init__(self):
+        self.procs: list[subprocess.Popen] = []
+
+    def start(self, argv, env):
+        proc = subprocess.Popen([sys.executable, "-m", "tidings.cli", *argv], env=env, cwd=REPO,
+                                stdout=subprocess.DEVNULL, stderr=sys.stderr, start_new_session=True)
+        self.procs.append(proc)
+        return proc
+
+    def stop_all(self):
+        for p in self.procs:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGTERM)
+        for p in self.procs:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+        self.procs = []
+
+    def check(self):
+        if any(p.poll() is not None for p in self.procs):
+            raise SystemExit("a worker or the server exited")
+
+
+def server_start(procs: Processes, env: dict, port: int, server_workers: int = 1):
+    """`tidings serve` on 127.0.0.1:port, returned once /healthz answers."""
+    import httpx
+
+    server = procs.start(["serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(server_workers)],
+                         env)
+    while True:
+        if server.poll() is not None:
+            raise SystemExit("the server exited at start-up")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code < 500:
+                return server
+        except httpx.HTTPError:
+            time.sleep(0.2)
+
+
+def workers_start(procs: Processes, env: dict, count: int, deadline: float) -> None:
+    """`count` task workers, returned once every one has sent its first heartbeat (up and idle)."""
+    from tidings.core.models import WorkerHeartbeat
+
+    WorkerHeartbeat.objects.all().delete()
+    for _ in range(count):
+        procs.start(["worker"], env)
+    while WorkerHeartbeat.objects.count() < count:
+        procs.check()
+        if time.monotonic() > deadline:
+            raise SystemExit("workers did not start")
+        time.sleep(0.1)

@@ -23,15 +23,13 @@ whatever happens (`--keep` keeps it).
 import argparse
 import os
 import signal
-import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
-from bench.common import Database, process_env  # noqa: E402
+from bench.common import Database, Processes, free_port, process_env, server_start, workers_start  # noqa: E402
 GOAL = 50_000  # recipients per second: half of LINE's multicast ceiling (200 requests/s × 500)
 
 
@@ -45,39 +43,6 @@ def parse_args():
     p.add_argument("--timeout", type=float, default=900, help="give up after this many seconds (default 900)")
     p.add_argument("--keep", action="store_true", help="keep the database afterwards")
     return p.parse_args()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Processes:
-    def __init__(self):
-        self.procs: list[subprocess.Popen] = []
-
-    def start(self, argv, env):
-        proc = subprocess.Popen([sys.executable, "-m", "tidings.cli", *argv], env=env, cwd=REPO,
-                                stdout=subprocess.DEVNULL, stderr=sys.stderr, start_new_session=True)
-        self.procs.append(proc)
-        return proc
-
-    def stop_all(self):
-        for p in self.procs:
-            if p.poll() is None:
-                os.killpg(p.pid, signal.SIGTERM)
-        for p in self.procs:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
-                p.wait()
-        self.procs = []
-
-    def check(self):
-        if any(p.poll() is not None for p in self.procs):
-            raise SystemExit("a worker or the server exited")
 
 
 def populate(workspace, account, n: int):
@@ -101,18 +66,10 @@ def one_run(name, *, workspace, account, env, workers, procs, deadline, server_u
     from django.db.models import Max, Min
 
     from tidings.contacts.models import ChannelIdentity
-    from tidings.core.models import WorkerHeartbeat
     from tidings.messaging.models import Dispatch, DispatchStatus, Message
     from tidings.messaging.services import message_send_bulk
 
-    WorkerHeartbeat.objects.all().delete()
-    for _ in range(workers):
-        procs.start(["worker"], env)
-    while WorkerHeartbeat.objects.count() < workers:  # every worker up and idle before the send
-        procs.check()
-        if time.monotonic() > deadline:
-            raise SystemExit("workers did not start")
-        time.sleep(0.1)
+    workers_start(procs, env, workers, deadline)  # every worker up and idle before the send
     identities = ChannelIdentity.objects.filter(account=account)
     before = Dispatch.objects.aggregate(m=Max("pk"))["m"] or 0
     from django.utils import timezone
@@ -182,18 +139,7 @@ def main() -> int:
                                          workers=args.workers, procs=procs, deadline=deadline)
             ok &= recipients == args.count and not failed
         if args.mode in ("both", "e2e"):
-            import httpx
-
-            server = procs.start(["serve", "--host", "127.0.0.1", "--port", str(port), "--workers",
-                                  str(args.server_workers)], env)
-            while True:
-                if server.poll() is not None:
-                    raise SystemExit("the server exited at start-up")
-                try:
-                    if httpx.get(f"{base}/healthz", timeout=1).status_code < 500:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.2)
+            server_start(procs, env, port, args.server_workers)
             server_procs = procs.procs
             procs.procs = []
             try:

@@ -18,16 +18,13 @@ import argparse
 import asyncio
 import json
 import os
-import signal
-import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
-from bench.common import Database, process_env  # noqa: E402
+from bench.common import Database, Processes, free_port, process_env, server_start  # noqa: E402
 GOAL_RATIO = 0.6
 GOAL_P99_MS = 250.0
 
@@ -43,12 +40,6 @@ def parse_args():
     p.add_argument("--timeout", type=float, default=600, help="give up after this many seconds (default 600)")
     p.add_argument("--keep", action="store_true", help="keep the database afterwards")
     return p.parse_args()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def percentile(sorted_values: list[float], q: float) -> float:
@@ -116,7 +107,7 @@ def main() -> int:
     sys.path[:0] = [str(REPO), str(REPO / "src")]
     deadline = time.monotonic() + args.timeout
     db.create()
-    server = None
+    procs = Processes()
     try:
         import django
 
@@ -136,23 +127,7 @@ def main() -> int:
         vendor = connection.vendor
         connection.close()
 
-        server = subprocess.Popen(
-            [sys.executable, "-m", "tidings.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-             "--workers", str(args.server_workers)],
-            env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=sys.stderr, start_new_session=True,
-        )
-        import httpx
-
-        while True:
-            if server.poll() is not None:
-                raise SystemExit("the server exited at start-up")
-            if time.monotonic() > deadline:
-                raise SystemExit("the server did not start in time")
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code < 500:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
+        server_start(procs, env, port, args.server_workers)
 
         urls = {
             "bare": f"{base}/bench/bare/line/{account.public_id}",
@@ -195,13 +170,7 @@ def main() -> int:
         ok = stored == expected and set(results["tidings"]["statuses"]) == {200}
         return 0 if ok else 1
     finally:
-        if server is not None and server.poll() is None:
-            os.killpg(server.pid, signal.SIGTERM)
-            try:
-                server.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
-                server.wait()
+        procs.stop_all()
         from django.db import connections
 
         connections.close_all()
