@@ -38,9 +38,10 @@ from .fake_line.webhooks import (
 )
 from .fake_twilio.webhooks import twilio_inbound_sms_send
 from .models import Persona, SandboxDelivery, SandboxRequest
+from .personas_meta import META_CHANNELS, meta_plans, meta_plans_apply, meta_plans_open_windows, persona_meta_act
 
-ACTIONS = ("send", "follow", "unfollow", "block", "tap", "open_link", "consent_pnp")
-CHANNELS = ("line", "sms")
+ACTIONS = ("send", "follow", "unfollow", "block", "tap", "open_link", "consent_pnp", "order")
+CHANNELS = ("line", "sms", *META_CHANNELS)
 LINE_ONLY = frozenset({"follow", "unfollow", "block", "tap", "consent_pnp"})
 USER_KIND = "user"  # SandboxDelivery.kind of what the persona sent
 
@@ -199,9 +200,15 @@ def persona_create(
     friend: bool = True,
     blocked: bool = False,
     pnp_consent: bool = False,
+    whatsapp: dict | None = None,
+    messenger: dict | None = None,
+    instagram: dict | None = None,
 ) -> Persona:
     """A simulated customer with a contact in Tidings. A LINE friend follows the sandbox LINE account by LINE's
-    follow webhook (and, if `blocked`, blocks it again by unfollow), so Tidings learns of it the real way."""
+    follow webhook (and, if `blocked`, blocks it again by unfollow), so Tidings learns of it the real way.
+
+    `whatsapp` / `messenger` / `instagram`: None (not on it) or {"wa_id"|"psid"|"igsid"?, "in_window"?}; a persona
+    in the window writes its first message there now, by the signed webhook (`personas_meta`)."""
     _require_sandbox(workspace)
     name = (name or "").strip()
     if not name:
@@ -213,6 +220,7 @@ def persona_create(
     with transaction.atomic():
         if Persona.objects.for_workspace(workspace).filter(phone=phone).exists():
             raise ServiceError(_("A persona with this phone number already exists."), field="phone")
+        plans = meta_plans(workspace, phone, whatsapp=whatsapp, messenger=messenger, instagram=instagram)
         contact = contact_create(workspace=workspace, name=name, phone=phone)
         persona = Persona.objects.create(
             workspace=workspace, name=name, phone=phone, contact=contact,
@@ -224,10 +232,16 @@ def persona_create(
             identity, _created = identity_upsert(workspace=workspace, account=sms_account, external_id=phone,
                                                  contact=contact, display_name=name)
             identity_set_subscribed(identity=identity, subscribed=True)
+        ids = meta_plans_apply(persona, plans)
+        if ids:
+            Persona.objects.filter(pk=persona.pk).update(**ids)
+            for key, value in ids.items():
+                setattr(persona, key, value)
     if line and friend:
         persona_act(workspace=workspace, persona=persona, action="follow", channel="line")
         if blocked:
             persona_act(workspace=workspace, persona=persona, action="block", channel="line")
+    meta_plans_open_windows(persona, plans)
     persona.refresh_from_db()
     return persona
 
@@ -266,12 +280,15 @@ def persona_act(
     button: str | int | None = None,
     url: str = "",
     delivery: SandboxDelivery | None = None,
+    items: list | None = None,
+    catalog_id: str = "",
 ) -> ActResult:
     """Do what a customer does on their phone; each action reaches Tidings as the provider's real signed webhook.
 
     send (text) · follow · unfollow (delete the friend) · block · tap (message_id or delivery, and button = label or
     index: postback → postback event, message action → text message, uri → open_link) · open_link (url) ·
-    consent_pnp (agree to LINE notification messages; no webhook exists for it).
+    consent_pnp (agree to LINE notification messages; no webhook exists for it) · order (WhatsApp catalog items).
+    WhatsApp, Messenger and Instagram actions are `personas_meta.persona_meta_act`.
     """
     if persona.workspace_id != workspace.pk:
         raise NotFound(_("Unknown persona."))
@@ -280,8 +297,9 @@ def persona_act(
         raise ServiceError(_("Unknown action. Choose one of: %(actions)s.") % {"actions": ", ".join(ACTIONS)},
                            field="action")
     if channel not in CHANNELS:
-        raise ServiceError(_("Unknown channel. Choose line or sms."), field="channel")
-    if action in LINE_ONLY and channel != "line":
+        raise ServiceError(_("Unknown channel. Choose one of: %(channels)s.") % {"channels": ", ".join(CHANNELS)},
+                           field="channel")
+    if action in LINE_ONLY and channel != "line" and not (action == "tap" and channel in META_CHANNELS):
         raise ServiceError(_("This action exists on LINE only."), field="channel")
     result = ActResult(persona=persona, action=action, channel=channel)
     if action == "open_link":
@@ -289,6 +307,10 @@ def persona_act(
             raise ServiceError(_("Give the link to open."), field="url")
         result.link = link_open(url)
         return result
+    if channel in META_CHANNELS:
+        return _meta_act(persona, action, channel, text, message_id, button, delivery, items, catalog_id, result)
+    if action == "order":
+        raise ServiceError(_("Orders from a catalog exist on WhatsApp only."), field="channel")
     if channel == "sms":
         return _sms_send(workspace, persona, text, result)
 
@@ -343,6 +365,17 @@ def persona_act(
             sandbox_line_click(delivery, tapped.get("uri", ""))
         return result
     raise ServiceError(_("The simulated phone cannot tap a %(type)s action yet.") % {"type": kind}, field="button")
+
+
+def _meta_act(persona, action, channel, text, message_id, button, delivery, items, catalog_id, result: ActResult):
+    if action == "tap" and delivery is None:
+        if message_id in (None, ""):
+            raise ServiceError(_("Say which message the button is on."), field="message_id")
+        delivery = delivery_for_message(persona, message_id)
+    done = persona_meta_act(persona=persona, action=action, channel=channel, text=text, delivery=delivery,
+                            button=button, items=items, catalog_id=catalog_id)
+    result.webhook_status, result.events, result.link = done.webhook_status, done.events or [], done.link
+    return result
 
 
 def _line_text(persona: Persona, account: ChannelAccount, result: ActResult, text: str) -> ActResult:

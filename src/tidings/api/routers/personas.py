@@ -5,6 +5,7 @@ Sandbox workspaces only: in any other workspace every route answers 404. The rou
 """
 
 import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -22,6 +23,7 @@ from tidings.sandbox.personas import (
     personas_list,
     sandbox_requests,
 )
+from tidings.sandbox.personas_meta import persona_meta_state
 
 from ..errors import COMMON_ERRORS, ObjectNotFound
 from ..permissions import requires
@@ -40,6 +42,25 @@ class SmsStateOut(Schema):
     phone: str
 
 
+WINDOW_HELP = ("Its last message on this channel is within 24 hours of the workspace clock: the business may send "
+               "anything; outside it, WhatsApp takes only templates and Messenger/Instagram only message tags")
+
+
+class WhatsAppStateOut(Schema):
+    wa_id: str = Field(..., description="The persona's WhatsApp id (its phone number's digits)")
+    in_window: bool = Field(..., description=WINDOW_HELP)
+
+
+class MessengerStateOut(Schema):
+    psid: str = Field(..., description="The persona's page-scoped id for the sandbox Facebook Page")
+    in_window: bool = Field(..., description=WINDOW_HELP)
+
+
+class InstagramStateOut(Schema):
+    igsid: str = Field(..., description="The persona's Instagram-scoped id for the sandbox Instagram account")
+    in_window: bool = Field(..., description=WINDOW_HELP)
+
+
 class PersonaOut(Schema):
     id: int
     name: str
@@ -47,8 +68,44 @@ class PersonaOut(Schema):
     contact_id: int | None
     line: LineStateOut | None = Field(..., description="null when the persona has no LINE account")
     sms: SmsStateOut
+    whatsapp: WhatsAppStateOut | None = Field(..., description="null when the persona is not on WhatsApp")
+    messenger: MessengerStateOut | None = Field(..., description="null when the persona is not on Messenger")
+    instagram: InstagramStateOut | None = Field(..., description="null when the persona is not on Instagram")
     created_at: datetime.datetime
 
+
+IN_WINDOW_HELP = ("The persona wrote just now (its first message reaches Tidings by the signed webhook), so its "
+                  "24-hour window is open")
+
+
+class WhatsAppIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    wa_id: str | None = Field(None, max_length=20, description="Digits; default: the phone number's digits")
+    in_window: bool = Field(False, description=IN_WINDOW_HELP)
+
+
+class MessengerIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    psid: str | None = Field(None, max_length=20, description="Digits; default: generated")
+    in_window: bool = Field(False, description=IN_WINDOW_HELP)
+
+
+class InstagramIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    igsid: str | None = Field(None, max_length=20, description="Digits; default: generated")
+    in_window: bool = Field(False, description=IN_WINDOW_HELP)
+
+
+class OrderItemIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    product_retailer_id: str = Field(..., max_length=100)
+    quantity: int
+    item_price: Decimal
+    currency: str = Field(..., max_length=3, description="ISO 4217, e.g. HKD")
 
 
 
@@ -61,6 +118,9 @@ class PersonaCreate(Schema):
     friend: bool = Field(True, description="Is a friend of the sandbox LINE account (follows it by webhook)")
     blocked: bool = Field(False, description="Blocked the LINE account after following it")
     pnp_consent: bool = Field(False, description="Agreed to receive LINE notification messages")
+    whatsapp: WhatsAppIn | None = Field(None, description="On WhatsApp (needs a sandbox WhatsApp account)")
+    messenger: MessengerIn | None = Field(None, description="On Messenger (needs a sandbox Messenger account)")
+    instagram: InstagramIn | None = Field(None, description="On Instagram (needs a sandbox Instagram account)")
 
 
 class ActionIn(Schema):
@@ -70,8 +130,12 @@ class ActionIn(Schema):
     channel: str = Field("line", description=" | ".join(CHANNELS))
     text: str = Field("", max_length=5000, description="send: the text")
     message_id: int | None = Field(None, description="tap: the id of the Tidings message the button is on")
-    button: str | int | None = Field(None, description="tap: the button's label, or its number (0 = first)")
+    button: str | int | None = Field(None, description="tap: the button's label, or its number (0 = first). "
+                                     "WhatsApp: a reply button, list row or template button; Messenger/Instagram: "
+                                     "a button, then the quick replies")
     url: str = Field("", max_length=1000, description="open_link: the URL")
+    items: list[OrderItemIn] | None = Field(None, description="order (WhatsApp): the products ordered")
+    catalog_id: str = Field("", max_length=40, description="order (WhatsApp): default the sandbox's demo catalog")
 
 
 class LinkOut(Schema):
@@ -84,7 +148,8 @@ class ActionOut(Schema):
     action: str
     channel: str
     webhook_status: int | None = Field(..., description="What Tidings' webhook endpoint answered; null if none sent")
-    events: list[dict[str, Any]] = Field(..., description="The provider events sent (LINE events, Twilio fields)")
+    events: list[dict[str, Any]] = Field(..., description="What was sent: LINE events, Twilio fields, or the "
+                                         "whole Graph webhook body (WhatsApp, Messenger, Instagram)")
     link: LinkOut | None
     persona: PersonaOut
 
@@ -116,7 +181,7 @@ def persona_out(persona) -> dict:
         "id": persona.pk, "name": persona.name, "phone": persona.phone, "contact_id": persona.contact_id,
         "line": {"user_id": persona.line_user_id, "friend": persona.line_friend, "blocked": persona.line_blocked,
                  "pnp_consent": persona.pnp_consent} if persona.line_user_id else None,
-        "sms": {"phone": persona.phone}, "created_at": persona.created_at,
+        "sms": {"phone": persona.phone}, **persona_meta_state(persona), "created_at": persona.created_at,
     }
 
 
@@ -145,7 +210,7 @@ def get_persona(request, persona_id: int):
 
 
 @router.post("/sandbox/personas/{persona_id}/actions", response={200: ActionOut, **COMMON_ERRORS},
-             summary="Act as the persona: send, follow, unfollow, block, tap, open_link, consent_pnp")
+             summary="Act as the persona: send, follow, unfollow, block, tap, open_link, consent_pnp, order")
 @requires(Permission.CHANNELS_MANAGE)
 def act(request, persona_id: int, payload: ActionIn):
     workspace = _sandbox(request)

@@ -1,5 +1,7 @@
 """Channel accounts: list with webhook URLs, connect (live or sandbox), disconnect, and "send test message"."""
 
+import secrets
+
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -11,7 +13,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from tidings.channels.models import AccountMode, ChannelAccount
-from tidings.channels.services import account_create, account_set_active, account_webhook_url
+from tidings.channels.services import WHATSAPP_TIERS, account_create, account_set_active, account_webhook_url
 from tidings.contacts.models import ChannelIdentity
 from tidings.core.errors import ServiceError
 from tidings.core.permissions import Permission
@@ -20,7 +22,18 @@ from tidings.messaging.services import message_send
 
 from ..access import form_error, require
 
-CHANNEL_CHOICES = [("line", "LINE"), ("sms", gettext_lazy("SMS (Twilio)"))]
+CHANNEL_CHOICES = [("line", "LINE"), ("sms", gettext_lazy("SMS (Twilio)")), ("whatsapp", "WhatsApp"),
+                   ("messenger", "Messenger"), ("instagram", "Instagram")]
+META_CHANNELS = ("whatsapp", "messenger", "instagram")
+
+
+def _secret(label, max_length=1000, required=False, help_text=""):
+    return forms.CharField(label=label, max_length=max_length, required=required, help_text=help_text,
+                           widget=forms.PasswordInput(render_value=True))
+
+
+VERIFY_HELP = gettext_lazy("Any phrase you choose, pasted into Meta's webhook settings with the webhook URL. "
+                           "Leave it empty and Tidings makes one (shown on the Channels page).")
 
 
 class ChannelConnectForm(forms.Form):
@@ -43,7 +56,38 @@ class ChannelConnectForm(forms.Form):
                              help_text=gettext_lazy("The Twilio number messages come from, e.g. +85230001234."))
 
     LINE_FIELDS = ("channel_id", "channel_secret", "access_token")
+    # WhatsApp Cloud API
+    wa_phone_number_id = forms.CharField(label=gettext_lazy("Phone number ID"), max_length=40, required=False,
+                                         help_text=gettext_lazy("WhatsApp Manager → API setup: the number's ID, "
+                                                                "not the phone number itself."))
+    wa_waba_id = forms.CharField(label=gettext_lazy("WhatsApp Business Account ID"), max_length=40, required=False)
+    wa_access_token = _secret(gettext_lazy("Access token"),
+                              help_text=gettext_lazy("A system user's permanent token with whatsapp_business_"
+                                                     "messaging and whatsapp_business_management."))
+    wa_app_secret = _secret(gettext_lazy("App secret"), max_length=200)
+    wa_verify_token = forms.CharField(label=gettext_lazy("Webhook verify token"), max_length=200, required=False,
+                                      help_text=VERIFY_HELP)
+    wa_rate_limit = forms.IntegerField(label=gettext_lazy("Messaging tier (messages per second)"), required=False,
+                                       initial=WHATSAPP_TIERS[0], min_value=WHATSAPP_TIERS[0],
+                                       max_value=WHATSAPP_TIERS[1],
+                                       help_text=gettext_lazy("80 by default; up to 1,000 once Meta raises it."))
+    # Messenger (a Facebook Page)
+    mg_page_id = forms.CharField(label=gettext_lazy("Page ID"), max_length=40, required=False)
+    mg_access_token = _secret(gettext_lazy("Page access token"))
+    mg_app_secret = _secret(gettext_lazy("App secret"), max_length=200)
+    mg_verify_token = forms.CharField(label=gettext_lazy("Webhook verify token"), max_length=200, required=False,
+                                      help_text=VERIFY_HELP)
+    # Instagram (a professional account)
+    ig_account_id = forms.CharField(label=gettext_lazy("Instagram account ID"), max_length=40, required=False)
+    ig_access_token = _secret(gettext_lazy("Access token"))
+    ig_app_secret = _secret(gettext_lazy("App secret"), max_length=200)
+    ig_verify_token = forms.CharField(label=gettext_lazy("Webhook verify token"), max_length=200, required=False,
+                                      help_text=VERIFY_HELP)
+
     SMS_FIELDS = ("account_sid", "auth_token", "sender")
+    # channel → (form field prefix, the field holding the account's id)
+    META_PREFIX = {"whatsapp": ("wa_", "wa_phone_number_id"), "messenger": ("mg_", "mg_page_id"),
+                   "instagram": ("ig_", "ig_account_id")}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -51,12 +95,36 @@ class ChannelConnectForm(forms.Form):
             self.fields[name].live_for = "line"
         for name in self.SMS_FIELDS:
             self.fields[name].live_for = "sms"
+        for channel, (prefix, _id_field) in self.META_PREFIX.items():
+            for name in self.fields:
+                if name.startswith(prefix):
+                    self.fields[name].live_for = channel
+
+    def _meta_kwargs(self, channel: str) -> dict:
+        """A live Meta account: its id, token, app secret and a verify token (the Admin's, or a generated one)."""
+        data = self.cleaned_data
+        prefix, id_field = self.META_PREFIX[channel]
+        for name in (id_field, f"{prefix}access_token", f"{prefix}app_secret"):
+            if not str(data.get(name) or "").strip():
+                raise ServiceError(_("This field is required."), field=name)
+        credentials = {
+            "access_token": data[f"{prefix}access_token"].strip(), "app_secret": data[f"{prefix}app_secret"].strip(),
+            "verify_token": (data[f"{prefix}verify_token"] or "").strip() or secrets.token_urlsafe(16),
+        }
+        account_settings = {}
+        if channel == "whatsapp":
+            account_settings = {"waba_id": (data["wa_waba_id"] or "").strip(),
+                                "rate_limit": data["wa_rate_limit"] or WHATSAPP_TIERS[0]}
+        return {"external_id": data[id_field].strip(), "credentials": credentials,
+                "account_settings": account_settings}
 
     def service_kwargs(self) -> dict:
         data = self.cleaned_data
         kwargs = {"channel": data["channel"], "name": data["name"], "mode": data["mode"]}
         if data["mode"] == AccountMode.LIVE:
-            if data["channel"] == "line":
+            if data["channel"] in META_CHANNELS:
+                kwargs.update(self._meta_kwargs(data["channel"]))
+            elif data["channel"] == "line":
                 kwargs.update(external_id=data["channel_id"], credentials={
                     "channel_secret": data["channel_secret"], "access_token": data["access_token"]})
             else:
@@ -68,7 +136,15 @@ class ChannelConnectForm(forms.Form):
 
 
 # The service names fields by what they are; the form by what the provider calls them.
-SERVICE_FIELDS = {"external_id": {"line": "channel_id", "sms": "account_sid"}}
+SERVICE_FIELDS = {
+    "external_id": {"line": "channel_id", "sms": "account_sid", "whatsapp": "wa_phone_number_id",
+                    "messenger": "mg_page_id", "instagram": "ig_account_id"},
+    "access_token": {"whatsapp": "wa_access_token", "messenger": "mg_access_token", "instagram": "ig_access_token"},
+    "app_secret": {"whatsapp": "wa_app_secret", "messenger": "mg_app_secret", "instagram": "ig_app_secret"},
+    "verify_token": {"whatsapp": "wa_verify_token", "messenger": "mg_verify_token", "instagram": "ig_verify_token"},
+    "waba_id": {"whatsapp": "wa_waba_id"},
+    "rate_limit": {"whatsapp": "wa_rate_limit"},
+}
 
 
 class TestMessageForm(forms.Form):
@@ -103,7 +179,10 @@ def _account(request, account_id) -> ChannelAccount:
 def channel_list(request):
     accounts = ChannelAccount.objects.for_workspace(request.workspace).order_by("-is_active", "channel", "name")
     return render(request, "console/channels.html", {
-        "accounts": [{"account": a, "webhook_url": account_webhook_url(a)} for a in accounts],
+        "accounts": [{"account": a, "webhook_url": account_webhook_url(a),
+                      # Meta checks the webhook URL with this token once (GET hub.verify_token=…).
+                      "verify_token": a.credentials.get("verify_token", "") if a.channel in META_CHANNELS else ""}
+                     for a in accounts],
     })
 
 
