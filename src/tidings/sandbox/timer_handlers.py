@@ -6,6 +6,7 @@ from .fake_graph.common import WEBHOOK_TIMER as GRAPH_WEBHOOK_TIMER
 from .fake_graph.common import graph_webhook_fire
 from .fake_line.webhooks import WEBHOOK_TIMER, line_webhook_fire
 from .fake_twilio import timer_handlers as _fake_twilio  # noqa: F401 - registers sandbox.twilio_callback
+from .fake_graph import templates as _fake_templates  # noqa: F401 - registers sandbox.template_review
 
 
 @timer_handler(WEBHOOK_TIMER, outside_transaction=True)
