@@ -37,8 +37,8 @@ def test_channel_settings():
 
 def test_text_and_media():
     assert MESSENGER.render({"type": "text", "text": "Hi"}) == {"text": "Hi"}
-    assert MESSENGER.render({"type": "video", "url": "https://a.test/v.mp4", "preview_url": "https://a.test/p.jpg"}) == {
-        "attachment": {"type": "video", "payload": {"url": "https://a.test/v.mp4"}}}
+    video = {"type": "video", "url": "https://a.test/v.mp4", "preview_url": "https://a.test/p.jpg"}
+    assert MESSENGER.render(video) == {"attachment": {"type": "video", "payload": {"url": "https://a.test/v.mp4"}}}
 
 
 def test_buttons_become_a_button_template_with_message_actions_as_postbacks():
