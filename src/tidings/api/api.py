@@ -16,7 +16,7 @@ from .auth import token_auth
 from .docs import LocalSwagger, docs_asset
 from .errors import error_response, install_error_handlers, not_found_view
 from .permissions import permission_gate
-from .routers import me, members, messages, personas, sandbox, stores, timers, workspace
+from .routers import me, members, messages, personas, sandbox, stores, timers, whatsapp_templates, workspace
 
 
 def _json_method_not_allowed(view):
@@ -85,3 +85,4 @@ api.add_router("", timers.router)
 api.add_router("", sandbox.router)
 api.add_router("", messages.router)
 api.add_router("", personas.router)
+api.add_router("", whatsapp_templates.router)
