@@ -271,7 +271,7 @@ def _tap(persona, account, delivery, tapped: dict, result: MetaAct) -> MetaAct:
 
         result.link = link_open(tapped.get("url", ""))
         return result
-    if kind in ("phone", "copy_code", "catalog", "other"):
+    if kind in ("phone", "go_to_order", "other"):
         raise ServiceError(_("The simulated phone cannot tap a %(type)s button.") % {"type": kind}, field="button")
     context_id = delivery.provider_message_id
     if account.channel == "whatsapp":
@@ -336,21 +336,25 @@ def _fill_url(url: str, component: dict | None) -> str:
     return url
 
 
-TEMPLATE_BUTTON_KINDS = {"QUICK_REPLY": "quick_reply", "URL": "url", "PHONE_NUMBER": "phone", "COPY_CODE": "copy_code",
-                         "CATALOG": "catalog", "MPM": "catalog"}
+# The button kinds the templates app authors and its phone partial shows, in its names; the partial numbers the
+# buttons it shows 0, 1, 2…, so the phone's taps and these actions count the same buttons.
+TEMPLATE_BUTTON_KINDS = {"QUICK_REPLY": "quick_reply", "URL": "url", "PHONE_NUMBER": "phone",
+                         "ORDER_DETAILS": "go_to_order"}
 
 
 def template_actions(send: dict, definition_components: list) -> list[dict]:
     """A template's buttons as the phone taps them: a quick reply answers with the payload the send gave that
     button (WhatsApp answers with the button's text when there is none); a URL button opens its link with the
-    send's variable filled in."""
+    send's variable filled in. The send's `index` counts every button of the template."""
     params = _template_button_params(send)
     actions = []
     for component in definition_components or []:
         if str(component.get("type", "")).upper() != "BUTTONS":
             continue
         for index, button in enumerate(component.get("buttons") or []):
-            kind = TEMPLATE_BUTTON_KINDS.get(str(button.get("type", "")).upper(), "other")
+            kind = TEMPLATE_BUTTON_KINDS.get(str(button.get("type", "")).upper())
+            if kind is None:
+                continue
             label = button.get("text", "")
             action = {"kind": kind, "label": label}
             if kind == "quick_reply":

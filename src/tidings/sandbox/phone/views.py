@@ -20,9 +20,12 @@ from tidings.core.selectors import member_can
 from ..fake_line.services import sandbox_line_impression
 from ..models import SandboxDelivery
 from ..personas import USER_KIND, persona_act, persona_deliveries, persona_get, personas_list, sandbox_account
+from ..personas_meta import DEMO_CATALOG, META_CHANNELS, persona_in_window, persona_on
 from .render import timeline
+from .render_meta import meta_timeline
 
-TABS = ("line", "sms")
+TABS = ("line", "sms", *META_CHANNELS)
+TAB_LABELS = {"line": "LINE", "whatsapp": "WhatsApp", "messenger": "Messenger", "instagram": "Instagram"}
 
 
 def sandbox_member(view):
@@ -49,17 +52,28 @@ def _persona(request, persona_id):
     return persona
 
 
-def _tab(request) -> str:
-    tab = request.GET.get("tab") or request.POST.get("tab") or "line"
-    return tab if tab in TABS else "line"
+def _tabs(persona) -> list[str]:
+    """The apps on the persona's phone, the first one opening: LINE (also for a persona on none of LINE and Meta's
+    channels, whose LINE tab explains it has no LINE account), Meta's channels it is on, and SMS always."""
+    meta = [channel for channel in META_CHANNELS if persona_on(persona, channel)]
+    line = ["line"] if persona.line_user_id or not meta else []
+    return [*line, *meta, "sms"]
+
+
+def _tab(request, persona) -> str:
+    tabs = _tabs(persona)
+    tab = request.GET.get("tab") or request.POST.get("tab") or tabs[0]
+    return tab if tab in tabs else tabs[0]
 
 
 def _version(persona, tab) -> str:
     """Changes whenever what the chat shows changes; polling answers 204 while it stays the same."""
     deliveries = persona_deliveries(persona, tab)
     last = deliveries.order_by("-id").values_list("id", flat=True).first() or 0
-    return f"{tab}-{last}-{deliveries.count()}-{int(persona.line_friend)}{int(persona.line_blocked)}" \
-           f"{int(persona.pnp_consent)}"
+    state = f"{int(persona.line_friend)}{int(persona.line_blocked)}{int(persona.pnp_consent)}"
+    if tab in META_CHANNELS:
+        state = f"{int(persona_in_window(persona, tab))}{deliveries.filter(delivered=True).count()}"
+    return f"{tab}-{last}-{deliveries.count()}-{state}"
 
 
 def _mark_seen(persona) -> None:
@@ -74,12 +88,28 @@ def _chat_context(request, persona, tab, *, notice=None, error=None) -> dict:
     account = sandbox_account(request.workspace, tab)
     if tab == "line":
         _mark_seen(persona)
+    meta = tab in META_CHANNELS
+    deliveries = persona_deliveries(persona, tab)
     return {
-        "persona": persona, "tab": tab, "account": account,
-        "items": timeline(persona_deliveries(persona, tab), tab),
+        "persona": persona, "tab": tab, "account": account, "tabs": [(t, TAB_LABELS.get(t)) for t in _tabs(persona)],
+        "meta": meta, "in_window": meta and persona_in_window(persona, tab),
+        "catalog": DEMO_CATALOG if tab == "whatsapp" else [],
+        "items": meta_timeline(deliveries, tab) if meta else timeline(deliveries, tab),
         "version": _version(persona, tab), "notice": notice, "error": error,
-        "can_chat": tab == "sms" or (persona.line_user_id and not persona.line_blocked),
+        "can_chat": tab == "sms" or meta or (persona.line_user_id and not persona.line_blocked),
     }
+
+
+def _order_items(post) -> list[dict]:
+    """The catalog panel's quantities (`qty_<product>`) as WhatsApp order items."""
+    items = []
+    for product in DEMO_CATALOG:
+        raw = post.get(f"qty_{product['product_retailer_id']}", "") or "0"
+        quantity = int(raw) if raw.isdigit() else 0
+        if quantity:
+            items.append({"product_retailer_id": product["product_retailer_id"], "quantity": quantity,
+                          "item_price": product["item_price"], "currency": product["currency"]})
+    return items
 
 
 @sandbox_member
@@ -95,7 +125,7 @@ def phone_list(request):
 @sandbox_member
 def phone(request, persona_id):
     persona = _persona(request, persona_id)
-    tab = _tab(request)
+    tab = _tab(request, persona)
     return render(request, "sandbox/phone.html", _chat_context(request, persona, tab))
 
 
@@ -103,7 +133,7 @@ def phone(request, persona_id):
 def phone_chat(request, persona_id):
     """The chat region, for polling: 204 (htmx leaves the page alone) while nothing changed."""
     persona = _persona(request, persona_id)
-    tab = _tab(request)
+    tab = _tab(request, persona)
     if request.GET.get("v") == _version(persona, tab):
         return HttpResponse(status=204)
     return render(request, "sandbox/_chat.html", _chat_context(request, persona, tab))
@@ -113,7 +143,7 @@ def phone_chat(request, persona_id):
 @sandbox_member
 def phone_act(request, persona_id):
     persona = _persona(request, persona_id)
-    tab = _tab(request)
+    tab = _tab(request, persona)
     action = request.POST.get("action", "")
     delivery = None
     if request.POST.get("delivery"):
@@ -125,7 +155,7 @@ def phone_act(request, persona_id):
         result = persona_act(
             workspace=request.workspace, persona=persona, action=action, channel=tab,
             text=request.POST.get("text", ""), button=request.POST.get("button"), url=request.POST.get("url", ""),
-            delivery=delivery,
+            delivery=delivery, items=_order_items(request.POST) if action == "order" else None,
         )
     except ServiceError as exc:
         error = str(exc.message)
