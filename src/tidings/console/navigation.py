@@ -77,6 +77,9 @@ GROUPS: tuple[NavGroup, ...] = (
             "Coupon cards that customers claim in chat, binding their social identity as they do.")),
         NavItem("notifications", _("Notifications"), P.NOTIFICATIONS_MANAGE, icon="bell", description=_(
             "Order and shipping notifications over LINE notification messages, with push and SMS fallback.")),
+        NavItem("whatsapp-templates", _("WhatsApp templates"), P.WHATSAPP_TEMPLATES_MANAGE,
+                "console:whatsapp_templates", icon="chat",
+                matches=("console:whatsapp_template_add", "console:whatsapp_template_edit")),
         NavItem("binding", _("Social binding"), P.SOCIAL_BINDING_MANAGE, icon="link", description=_(
             "Link website members to their messaging contacts through binding messages, links and phone "
             "codes.")),

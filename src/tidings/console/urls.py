@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import audit, auth, channels, home, members, stores, timers, tokens, workspace
+from .views import audit, auth, channels, home, members, stores, timers, tokens, whatsapp_templates, workspace
 
 app_name = "console"
 urlpatterns = [
@@ -30,4 +30,14 @@ urlpatterns = [
     path("channels/add", channels.channel_add, name="channel_add"),
     path("channels/<int:account_id>/active", channels.channel_set_active, name="channel_set_active"),
     path("channels/<int:account_id>/test", channels.channel_test, name="channel_test"),
+    path("whatsapp-templates/", whatsapp_templates.template_list, name="whatsapp_templates"),
+    path("whatsapp-templates/add", whatsapp_templates.template_add, name="whatsapp_template_add"),
+    path("whatsapp-templates/preview", whatsapp_templates.template_preview, name="whatsapp_template_preview"),
+    path("whatsapp-templates/sync", whatsapp_templates.template_sync_view, name="whatsapp_template_sync"),
+    path("whatsapp-templates/<int:whatsapp_template_id>/edit", whatsapp_templates.template_edit,
+         name="whatsapp_template_edit"),
+    path("whatsapp-templates/<int:whatsapp_template_id>/submit", whatsapp_templates.template_submit_view,
+         name="whatsapp_template_submit"),
+    path("whatsapp-templates/<int:whatsapp_template_id>/delete", whatsapp_templates.template_delete_view,
+         name="whatsapp_template_delete"),
 ]
