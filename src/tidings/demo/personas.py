@@ -1,7 +1,9 @@
-"""The demo's channels and simulated customers: a sandbox LINE Official Account, a sandbox Twilio sender, and
-twenty personas in Hong Kong and Taiwan covering every LINE state (friend; not a friend; blocked; no LINE account;
-PNP consent or not), with a little chat history made the real way (inbound by signed webhooks, outbound through the
-message pipeline). A persona that already exists (same phone) is left alone, history included."""
+"""The demo's channels and simulated customers: a sandbox LINE Official Account, a sandbox Twilio sender, sandbox
+WhatsApp, Messenger and Instagram accounts (`meta.py`), and two dozen personas in Hong Kong and Taiwan covering every
+LINE state (friend; not a friend; blocked; no LINE account; PNP consent or not) and Meta's (on WhatsApp, Messenger
+or Instagram, inside or outside the 24-hour window), with a little chat history made the real way (inbound by
+signed webhooks, outbound through the message pipeline). A persona that already exists (same phone) is left alone,
+history included."""
 
 from tidings.channels.models import AccountMode, ChannelAccount
 from tidings.channels.services import account_create
@@ -9,6 +11,8 @@ from tidings.core.models import Workspace
 from tidings.messaging.services import message_send
 from tidings.sandbox.models import Persona
 from tidings.sandbox.personas import persona_act, persona_create
+
+from .meta import META_FLAGS, META_HISTORY, META_PERSONAS, demo_meta_accounts, demo_note_windows, demo_templates
 
 LINE_ACCOUNT = "Tidings 茶飲 LINE"
 SMS_ACCOUNT = "Tidings 茶飲 SMS"
@@ -80,15 +84,21 @@ def _account(workspace: Workspace, channel: str, name: str) -> ChannelAccount:
 def demo_channels_and_personas(workspace: Workspace) -> None:
     _account(workspace, "line", LINE_ACCOUNT)
     _account(workspace, "sms", SMS_ACCOUNT)
+    demo_meta_accounts(workspace)
+    demo_templates(workspace)
     existing = set(Persona.objects.for_workspace(workspace).values_list("phone", flat=True))
-    for name, phone, line, friend, blocked, pnp in PERSONAS:
+    people = [(name, phone, {"line": line, "friend": friend, "blocked": blocked, "pnp_consent": pnp,
+                             **META_FLAGS.get(phone, {})}) for name, phone, line, friend, blocked, pnp in PERSONAS]
+    people += [(name, phone, {"line": False, **flags}) for name, phone, flags in META_PERSONAS]
+    for name, phone, flags in people:
         if phone in existing:
             continue
-        persona = persona_create(workspace=workspace, name=name, phone=phone, line=line, friend=friend,
-                                 blocked=blocked, pnp_consent=pnp)
-        for direction, channel, what in HISTORY.get(phone, []):
+        persona = persona_create(workspace=workspace, name=name, phone=phone, **flags)
+        for direction, channel, what in HISTORY.get(phone, []) + META_HISTORY.get(phone, []):
             if direction == "in":
                 persona_act(workspace=workspace, persona=persona, action="send", channel=channel, text=what)
             else:
+                demo_note_windows(persona)
+                # Templates and replies in the window go as chat; the pipeline refuses anything else.
                 message_send(workspace=workspace, contact=persona.contact, channel=channel, contents=what,
                              purpose="chat", source="demo")
