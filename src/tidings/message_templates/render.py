@@ -50,6 +50,7 @@ def template_bubble(template_or_components, parameters: list[str] | None = None,
     header = None
     if spec.get("header"):
         raw = spec["header"]
+        raw = {"format": "TEXT", "text": raw} if isinstance(raw, str) else raw  # the API's short form
         header = {"format": raw.get("format", "TEXT")}
         if header["format"] == "TEXT":
             header["text"] = fill(raw.get("text", ""), header_values)
