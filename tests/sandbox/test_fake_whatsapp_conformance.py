@@ -122,7 +122,8 @@ EVERY_KIND = [
     [{"type": "image", "url": "https://cdn.example/tea.jpg"}],
     [{"type": "video", "url": "https://cdn.example/tea.mp4", "preview_url": "https://cdn.example/tea.jpg"}],
     [{"type": "buttons", "title": "Oolong", "text": "Roasted, 150 g", "actions": [
-        {"type": "postback", "label": "Buy", "data": "buy=oolong"}, {"type": "message", "label": "More", "text": "more"},
+        {"type": "postback", "label": "Buy", "data": "buy=oolong"},
+        {"type": "message", "label": "More", "text": "more"},
         {"type": "postback", "label": "Later", "data": "later"}]}],
     [{"type": "buttons", "title": "Pu-erh", "text": "Aged", "image_url": "https://cdn.example/p.jpg", "actions": [
         {"type": "postback", "label": "Buy", "data": "buy=puerh"}]}],

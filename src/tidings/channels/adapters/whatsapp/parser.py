@@ -158,7 +158,8 @@ def _message_event(payload: dict) -> InboundEvent:
     message = payload["message"]
     contact = payload.get("contact") or {}
     event = InboundEvent(
-        kind="message", provider_event_id=str(message.get("id", "")), occurred_at=_occurred_at(message.get("timestamp")),
+        kind="message", provider_event_id=str(message.get("id", "")),
+        occurred_at=_occurred_at(message.get("timestamp")),
         user_id=str(message.get("from") or contact.get("wa_id") or "") or None,
         display_name=((contact.get("profile") or {}).get("name") or ""), content=_content(message),
         provider_message_id=str(message.get("id", "")) or None, raw_type=str(message.get("type", "")),
