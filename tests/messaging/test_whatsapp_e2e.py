@@ -220,11 +220,28 @@ def test_a_dispatch_left_sending_by_a_crash_is_failed_as_unknown_and_not_resent(
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.xfail(strict=True, reason="messaging/links.py treats a list's `button` label (a string) as an action "
-                                       "and raises AttributeError; remove this mark once links.py skips non-dicts")
 def test_a_list_goes_through_the_pipeline(workspace, whatsapp_account):
     contact, persona = customer(workspace, whatsapp_account)
     message_send(workspace=workspace, contact=contact, channel="whatsapp", contents=[
         {"type": "list", "text": "Pick a tea", "button": "Teas",
          "sections": [{"rows": [{"id": "sencha", "title": "Sencha"}]}]}])
     assert SandboxDelivery.objects.get(persona=persona).payload["interactive"]["type"] == "list"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_status_for_a_send_whose_answer_was_lost_finds_its_message_by_our_callback_data(workspace,
+                                                                                       whatsapp_account):
+    from tidings.sandbox.fake_graph.whatsapp_webhooks import wa_webhook_statuses
+
+    contact, persona = customer(workspace, whatsapp_account)
+    [message] = message_send(workspace=workspace, contact=contact, channel="whatsapp", contents=TEXT)
+    message.refresh_from_db()
+    wamid = message.provider_message_id
+    message.__class__.objects.filter(pk=message.pk).update(provider_message_id="")  # as if the answer was lost
+    status = {"id": wamid, "status": "read", "timestamp": str(int(clock.now(workspace).timestamp())),
+              "recipient_id": persona.whatsapp_id, "biz_opaque_callback_data": str(message.pk)}
+    response = graph_webhook_send(whatsapp_account, wa_webhook_statuses(whatsapp_account, [status]))
+    assert response.status_code == 200
+    message.refresh_from_db()
+    assert message.status == MessageStatus.READ and message.provider_message_id == wamid
+    assert "read" in kinds(message)

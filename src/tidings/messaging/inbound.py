@@ -20,8 +20,9 @@ REPLY_WINDOW = datetime.timedelta(hours=24)
 # How far back a PNP delivery report is matched by hashed phone (LINE reports within 24 h; late ones exist).
 PNP_MATCH_WINDOW = datetime.timedelta(days=7)
 
-# Twilio MessageStatus → our event kind. `sending`, `accepted`, `scheduled` say nothing new.
-TWILIO_STATUS_EVENTS = {
+# Provider statuses (Twilio MessageStatus; WhatsApp, Messenger, Instagram) → our event kind. Twilio's `sending`,
+# `accepted`, `scheduled` say nothing new.
+STATUS_EVENTS = {
     "queued": EventKind.QUEUED,
     "sent": EventKind.SENT,
     "delivered": EventKind.DELIVERED,
@@ -113,11 +114,17 @@ def _pnp_delivered(*, account, event: InboundEvent, identity) -> None:
 
 
 def _provider_status(*, account, event: InboundEvent) -> None:
-    kind = TWILIO_STATUS_EVENTS.get((event.status or "").lower())
+    kind = STATUS_EVENTS.get((event.status or "").lower())
     if kind is None or not event.provider_message_id:
         return
-    message = Message.objects.filter(account=account, direction=Direction.OUTBOUND,
-                                     provider_message_id=event.provider_message_id).first()
+    outbound = Message.objects.filter(account=account, direction=Direction.OUTBOUND)
+    message = outbound.filter(provider_message_id=event.provider_message_id).first()
+    callback = str(event.data.get("biz_opaque_callback_data") or "")
+    if message is None and callback.isdigit():
+        # WhatsApp echoes our message id: a status for a send whose answer (and so its wamid) we never stored.
+        message = outbound.filter(pk=int(callback)).first()
+        if message is not None and not message.provider_message_id:
+            Message.objects.filter(pk=message.pk).update(provider_message_id=event.provider_message_id)
     if message is None:
         return
     data = {"status": event.status}

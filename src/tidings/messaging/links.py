@@ -19,7 +19,9 @@ def link_url(token: str) -> str:
 
 def _tracked(action) -> bool:
     # Web pages only: tel:, line:// and app links open apps, not a browser that could follow our redirect.
-    return bool(action) and action.get("type") == "uri" and str(action.get("uri", "")).startswith(("http://", "https://"))
+    # Not every field named like an action is one: a list message's `button` is its menu label, a string.
+    return (isinstance(action, dict) and action.get("type") == "uri"
+            and str(action.get("uri", "")).startswith(("http://", "https://")))
 
 
 def _uri_actions(content: dict):
@@ -48,6 +50,8 @@ def links_prepare(message, content: dict) -> tuple[dict, list[TrackedLink]]:
     One link per distinct URL in the message, so two buttons to the same page share a token. The caller saves the
     rows (in bulk when sending to many) in the transaction that stores the message.
     """
+    if not contents_have_links([content]):
+        return content, []  # nothing to rewrite: skip the copy (a broadcast prepares one per recipient)
     content = copy.deepcopy(content)
     by_url: dict[str, TrackedLink] = {}
     for action in _uri_actions(content):
