@@ -14,7 +14,6 @@ from tidings.sandbox.models import SandboxDelivery
 from tidings.sandbox.services import sandbox_fault_inject
 
 from .test_messenger_e2e import identity_of, later, meta_persona, persona_writes, send, sends
-from .test_messenger_e2e import messenger_fake_routed_first  # noqa: F401 - an autouse fixture: routes the fake
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

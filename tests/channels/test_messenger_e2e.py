@@ -5,7 +5,7 @@ the fake as Meta does; a 5xx retried into exactly one delivery; the 300/s Page l
 import datetime
 
 import pytest
-from django.urls import include, path, resolve
+from django.urls import resolve
 
 from tidings.channels.models import RateSlot
 from tidings.channels.ratelimit import SAFETY, dispatch_limits, rate_key
@@ -22,17 +22,6 @@ from tidings.sandbox.services import sandbox_fault_inject
 from tidings.timers.services import clock_advance
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-# The project's fake_graph/urls.py includes whatsapp_urls first, whose generic `<uuid>/v23.0/<id>/messages` pattern
-# takes every account's send and answers 404 for non-WhatsApp ones. messenger_urls only matches Messenger and
-# Instagram accounts, so including it first fixes that; until fake_graph/urls.py does, these tests mount it first.
-urlpatterns = [path("sandbox/graph/", include("tidings.sandbox.fake_graph.messenger_urls")),
-               path("", include("tidings.urls"))]
-
-
-@pytest.fixture(autouse=True)
-def messenger_fake_routed_first(settings):
-    settings.ROOT_URLCONF = __name__
 
 ID_FIELD = {"messenger": "messenger_psid", "instagram": "instagram_igsid"}
 LAST_FIELD = {"messenger": "messenger_last_message_at", "instagram": "instagram_last_message_at"}
@@ -264,11 +253,25 @@ def test_bulk_sends_to_those_in_the_window_and_fails_the_others_with_the_reason(
     assert SandboxDelivery.objects.filter(kind="push").count() == 1
 
 
-@pytest.mark.xfail(strict=True, reason="fake_graph/urls.py must include messenger_urls before whatsapp_urls; when it "
-                   "does, delete this marker and the messenger_fake_routed_first shim")
-def test_the_project_routes_a_page_send_to_the_messenger_fake(messenger_account, settings):
+def test_the_project_routes_a_page_send_to_the_messenger_fake(messenger_account):
     from tidings.sandbox.fake_graph.messenger import messages
 
-    settings.ROOT_URLCONF = "tidings.urls"
     url = f"/sandbox/graph/{messenger_account.public_id}/v23.0/{messenger_account.external_id}/messages"
     assert resolve(url).func is messages
+
+
+def test_a_read_watermark_marks_every_message_sent_before_it_read(messenger_account):
+    from tidings.sandbox.fake_graph.messenger_webhooks import mg_read
+
+    persona = meta_persona(messenger_account)
+    persona_writes(messenger_account, persona)
+    first = send(messenger_account, persona, [{"type": "text", "text": "Your order shipped"}])
+    clock_advance(workspace=messenger_account.workspace, by=datetime.timedelta(seconds=5))
+    read = mg_read(messenger_account, persona)  # watermark = now
+    clock_advance(workspace=messenger_account.workspace, by=datetime.timedelta(seconds=5))
+    after = send(messenger_account, persona, [{"type": "text", "text": "Anything else?"}])
+    response = graph_webhook_send(messenger_account, mg_webhook_body(messenger_account, [read]))
+    assert response.status_code == 200
+    first.refresh_from_db()
+    after.refresh_from_db()
+    assert first.status == "read" and after.status != "read"

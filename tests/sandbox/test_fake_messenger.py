@@ -13,7 +13,6 @@ from tidings.sandbox.fake_graph import messenger_webhooks as mw
 from tidings.sandbox.models import Persona, SandboxDelivery, SandboxRequest
 from tidings.timers.services import clock_advance
 
-from tests.channels.test_messenger_e2e import messenger_fake_routed_first  # noqa: F401 - routes the fake
 from tests.support.reference import REFERENCE
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -113,8 +113,27 @@ def _pnp_delivered(*, account, event: InboundEvent, identity) -> None:
             pass  # a number phonenumbers rejects is not worth failing the delivery report over
 
 
+def _read_up_to(*, account, event: InboundEvent) -> None:
+    """Messenger's message_reads name no message, only a watermark: everything we sent that person on this account
+    up to that moment has been read."""
+    try:
+        up_to = datetime.datetime.fromtimestamp(int(event.data["watermark"]) / 1000, tz=datetime.UTC)
+    except (TypeError, ValueError, OverflowError):
+        return
+    unread = Message.objects.filter(
+        account=account, identity__external_id=event.user_id, direction=Direction.OUTBOUND,
+        status__in=[MessageStatus.SENT, MessageStatus.DELIVERED], created_at__lte=up_to,
+    )
+    for message in unread:
+        message_event_record(message=message, kind=EventKind.READ, at=event.occurred_at,
+                             data={"watermark": event.data["watermark"]})
+
+
 def _provider_status(*, account, event: InboundEvent) -> None:
     kind = STATUS_EVENTS.get((event.status or "").lower())
+    if kind == EventKind.READ and not event.provider_message_id and event.user_id and event.data.get("watermark"):
+        _read_up_to(account=account, event=event)
+        return
     if kind is None or not event.provider_message_id:
         return
     outbound = Message.objects.filter(account=account, direction=Direction.OUTBOUND)
