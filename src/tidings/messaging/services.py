@@ -37,6 +37,7 @@ from tidings.contacts.services import contacts_touch, identity_upsert
 from tidings.core import clock
 from tidings.core.errors import NotFound, ServiceError
 from tidings.core.models import Workspace
+from tidings.message_templates.selectors import template_check_send
 from tidings.timers.services import timer_schedule
 
 from .events import message_event_record
@@ -223,6 +224,7 @@ def message_send(
     contact = _contact(workspace, contact)
     contents = _contents(adapter, contents)
     account = _account(workspace, channel, account)
+    template_check_send(account=account, contents=contents, purpose=purpose)  # WhatsApp templates (SPEC S8)
     identity = _identity(workspace, contact, channel, account)
     at = clock.now(workspace)
     options = _send_options(purpose, source, tag)
@@ -388,6 +390,7 @@ def message_send_bulk(
     all_dispatches: list[Dispatch] = []
     for account_id, recipients in by_account.items():
         acct = accounts[account_id]
+        template_check_send(account=acct, contents=contents, purpose=purpose)  # WhatsApp templates (SPEC S8)
         dispatches, messages, links = [], [], []
         if per_recipient:
             refused = []
