@@ -25,7 +25,7 @@ from tidings.contacts.services import identity_upsert
 from tidings.core import clock
 from tidings.core.errors import ServiceError
 
-from .models import Persona, SandboxDelivery, SandboxTemplate
+from .models import Persona, SandboxDelivery, SandboxInteraction, SandboxTemplate
 
 META_CHANNELS = ("whatsapp", "messenger", "instagram")
 ID_FIELD = {"whatsapp": "whatsapp_id", "messenger": "messenger_psid", "instagram": "instagram_igsid"}
@@ -124,7 +124,9 @@ def meta_plans(workspace, phone: str, **requested) -> list[MetaPlan]:
 def meta_plans_apply(persona: Persona, plans: list[MetaPlan]) -> dict:
     """Inside `persona_create`'s transaction: the persona's ids, and its identities tied to its contact before
     Tidings first hears from it (standing in for the binding the Social CDP issue builds), so its webhooks land on
-    that contact. A WhatsApp number can be messaged (with a template) without having written first."""
+    that contact. A WhatsApp number can be messaged (with a template) without having written first; a Messenger or
+    Instagram persona outside its window stands for someone who wrote more than a day ago (Tidings knows its id, and
+    may send it tagged updates only)."""
     for plan in plans:
         account = meta_account(persona.workspace, plan.channel)
         identity_upsert(workspace=persona.workspace, account=account, external_id=plan.external_id,
@@ -289,6 +291,33 @@ def _tap(persona, account, delivery, tapped: dict, result: MetaAct) -> MetaAct:
     else:
         item = mg_postback(account, persona, tapped["label"], tapped["payload"])
     return _messenger_send(persona, account, item, result)
+
+
+def persona_meta_read(persona: Persona, channel: str) -> int:
+    """The persona opened the chat: every delivered business message not yet read is read now, and Tidings hears
+    it as the app reports it (WhatsApp `read` statuses; Messenger's watermark; Instagram's messaging_seen of the
+    latest). Returns how many messages were newly read. Each is marked once (SandboxInteraction kind "read")."""
+    account = meta_account(persona.workspace, channel)
+    if account is None or not persona_on(persona, channel):
+        return 0
+    with transaction.atomic():
+        unread = list(SandboxDelivery.objects.filter(persona=persona, channel=channel, account=account,
+                                                     delivered=True).exclude(kind=USER_KIND)
+                      .exclude(interactions__kind="read").order_by("id"))
+        SandboxInteraction.objects.bulk_create([SandboxInteraction(delivery=d, kind="read") for d in unread])
+    if not unread:
+        return 0
+    if channel == "whatsapp":
+        from .fake_graph.whatsapp_webhooks import wa_status, wa_webhook_statuses
+
+        body = wa_webhook_statuses(account, [wa_status(account, d.provider_message_id, "read", persona.whatsapp_id)
+                                             for d in unread])
+    else:
+        from .fake_graph.messenger_webhooks import mg_read, mg_webhook_body
+
+        body = mg_webhook_body(account, [mg_read(account, persona, unread[-1].provider_message_id)])
+    _post(account, body)
+    return len(unread)
 
 
 # --- what can be tapped ------------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from tidings.core.selectors import member_can
 from ..fake_line.services import sandbox_line_impression
 from ..models import SandboxDelivery
 from ..personas import USER_KIND, persona_act, persona_deliveries, persona_get, personas_list, sandbox_account
-from ..personas_meta import DEMO_CATALOG, META_CHANNELS, persona_in_window, persona_on
+from ..personas_meta import DEMO_CATALOG, META_CHANNELS, persona_in_window, persona_meta_read, persona_on
 from .render import timeline
 from .render_meta import meta_timeline
 
@@ -89,6 +89,11 @@ def _chat_context(request, persona, tab, *, notice=None, error=None) -> dict:
     if tab == "line":
         _mark_seen(persona)
     meta = tab in META_CHANNELS
+    if meta:
+        try:
+            persona_meta_read(persona, tab)  # looking at the chat reads it, as in the app
+        except ServiceError:
+            pass  # Tidings unreachable: the read receipt is lost, as a phone offline would lose it
     deliveries = persona_deliveries(persona, tab)
     return {
         "persona": persona, "tab": tab, "account": account, "tabs": [(t, TAB_LABELS.get(t)) for t in _tabs(persona)],
