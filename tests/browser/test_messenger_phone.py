@@ -7,7 +7,6 @@ import time
 from pathlib import Path
 
 import pytest
-from django.urls import include, path
 
 from tidings.channels.services import account_create
 from tidings.core.roles import Role
@@ -17,11 +16,6 @@ from tidings.sandbox.models import SandboxDelivery
 from tidings.sandbox.personas import persona_create
 
 pytestmark = pytest.mark.browser
-
-# fake_graph/urls.py routes every /v23.0/<id>/messages to the WhatsApp fake for now (tests/channels/
-# test_messenger_e2e.py holds the strict xfail); until it is fixed, these tests mount the Messenger fake first.
-urlpatterns = [path("sandbox/graph/", include("tidings.sandbox.fake_graph.messenger_urls")),
-               path("", include("tidings.urls"))]
 
 CARDS = {"type": "carousel", "columns": [
     {"title": "凍檸茶 Lemon tea", "text": "HK$28", "image_url": "https://shop.example.test/lemon.jpg", "actions": [
@@ -56,7 +50,6 @@ def _wait_for(check, timeout=10.0):
 def pages(live_server, settings, workspace):
     settings.BASE_URL = live_server.url
     settings.INPROCESS_HTTP = False
-    settings.ROOT_URLCONF = __name__
     return {"messenger": account_create(workspace=workspace, actor=None, channel="messenger", name="Tidings Tea"),
             "instagram": account_create(workspace=workspace, actor=None, channel="instagram", name="tidings.tea")}
 

@@ -29,7 +29,8 @@ def test_create_and_list_personas(admin_api, accounts):
     listed = admin_api.get("/api/v1/sandbox/personas").json()
     assert [p["name"] for p in listed] == ["Wong Siu Ming", "No LINE"]
     assert listed[1]["line"] is None
-    assert set(listed[0]) == {"id", "name", "phone", "contact_id", "line", "sms", "created_at"}
+    assert set(listed[0]) == {"id", "name", "phone", "contact_id", "line", "sms", "whatsapp", "messenger", "instagram",
+                              "created_at"}
     assert admin_api.get(f"/api/v1/sandbox/personas/{created['id']}").json()["id"] == created["id"]
 
 

@@ -26,7 +26,9 @@ def _counts(workspace):
 def test_demo_personas_cover_every_state_and_load_once():
     workspace = demo_load()
     accounts = ChannelAccount.objects.filter(workspace=workspace)
-    assert sorted((a.channel, a.mode) for a in accounts) == [("line", "sandbox"), ("sms", "sandbox")]
+    assert sorted((a.channel, a.mode) for a in accounts) == [
+        ("instagram", "sandbox"), ("line", "sandbox"), ("messenger", "sandbox"), ("sms", "sandbox"),
+        ("whatsapp", "sandbox")]
     personas = list(Persona.objects.filter(workspace=workspace))
     assert 18 <= len(personas) <= 25
     states = {

@@ -4,7 +4,6 @@ Tidings as the provider's real signed webhook (the fakes' builders), landing on 
 import datetime
 
 import pytest
-from django.urls import include, path
 
 from tidings.contacts.models import ChannelIdentity
 from tidings.core.errors import ServiceError
@@ -19,15 +18,6 @@ from .persona_support import hk_phone, inbound, webhook_types
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-# fake_graph/urls.py routes every /v23.0/<id>/messages to the WhatsApp fake for now (see tests/channels/
-# test_messenger_e2e.py's strict xfail); tests that send on Messenger mount the Messenger fake first until it is fixed.
-urlpatterns = [path("sandbox/graph/", include("tidings.sandbox.fake_graph.messenger_urls")),
-               path("", include("tidings.urls"))]
-
-
-@pytest.fixture
-def messenger_fake_first(settings):
-    settings.ROOT_URLCONF = __name__
 
 PROMO = [
     {"type": "HEADER", "format": "TEXT", "text": "Hello {{1}}"},
@@ -211,7 +201,7 @@ def test_bad_orders_are_refused(workspace, make, items, field):
     assert inbound(persona, "whatsapp") == []
 
 
-def test_messenger_postback_and_quick_reply(workspace, make, messenger_fake_first):
+def test_messenger_postback_and_quick_reply(workspace, make):
     persona = make(messenger={"in_window": True})
     [cards] = message_send(workspace=workspace, contact=persona.contact, channel="messenger", contents=[
         {"type": "carousel", "columns": [

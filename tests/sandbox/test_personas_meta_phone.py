@@ -2,7 +2,6 @@
 phone has, what each renders (lists, buttons, templates, orders), and taps and orders posted by the phone."""
 
 import pytest
-from django.urls import include, path
 
 from tidings.core.roles import Role
 from tidings.messaging.services import message_send
@@ -12,11 +11,6 @@ from tidings.sandbox.personas import persona_create
 from .persona_support import hk_phone, inbound
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-# fake_graph/urls.py routes every /v23.0/<id>/messages to the WhatsApp fake for now (see tests/channels/
-# test_messenger_e2e.py's strict xfail); Instagram sends here mount the Messenger fake first until it is fixed.
-urlpatterns = [path("sandbox/graph/", include("tidings.sandbox.fake_graph.messenger_urls")),
-               path("", include("tidings.urls"))]
 
 LIST = {"type": "interactive", "interactive": {
     "type": "list", "header": {"type": "text", "text": "Menu"}, "body": {"text": "What would you like?"},
@@ -109,7 +103,6 @@ def test_polling_notices_new_messages_on_a_meta_tab(admin_client, persona, works
 @pytest.mark.parametrize("channel", ["whatsapp", "instagram"])
 def test_opening_the_chat_reads_the_messages(admin_client, workspace, whatsapp_account, instagram_account, channel,
                                              settings):
-    settings.ROOT_URLCONF = __name__
     persona = persona_create(workspace=workspace, name="Reader", phone=hk_phone(), line=False,
                              **{channel: {"in_window": True}})
     [sent] = message_send(workspace=workspace, contact=persona.contact, channel=channel,
