@@ -26,7 +26,8 @@ from tidings.timers.registry import timer_handler
 from tidings.timers.services import timer_schedule
 
 from ..models import SandboxTemplate
-from .common import Answer, GraphWebhookFailed, epoch, graph_endpoint, graph_error, graph_webhook_send
+from .common import Answer, GraphWebhookFailed, graph_endpoint, graph_error, graph_webhook_send
+from .whatsapp_webhooks import wa_webhook_template_status
 
 REVIEW_TIMER = "sandbox.template_review"
 REVIEW_DELAY = datetime.timedelta(seconds=30)
@@ -196,17 +197,9 @@ def message_templates_view(request, public_id, waba_id):
 
 def template_status_webhook(account: ChannelAccount, template: SandboxTemplate) -> dict:
     """Meta's `message_template_status_update` webhook body for the template's current status."""
-    value = {
-        "event": template.status,
-        "message_template_id": int(template.template_id),
-        "message_template_name": template.name,
-        "message_template_language": template.language,
-        "reason": (template.rejected_reason or "NONE") if template.status == "REJECTED" else "NONE",
-    }
-    return {"object": "whatsapp_business_account", "entry": [{
-        "id": str(account.settings.get("waba_id")), "time": epoch(account),
-        "changes": [{"value": value, "field": "message_template_status_update"}],
-    }]}
+    reason = (template.rejected_reason or "NONE") if template.status == "REJECTED" else None
+    return wa_webhook_template_status(account, template.template_id, template.name, template.language,
+                                      template.status, reason)
 
 
 def template_review(template_id: str) -> SandboxTemplate | None:
