@@ -24,6 +24,10 @@ SAMPLE_BODIES = {
     ("PATCH", "/api/v1/stores/{store_id}"): {"name": "Renamed"},
     ("POST", "/api/v1/sandbox/clock"): {"advance": "1m"},
     ("POST", "/api/v1/sandbox/personas"): {"name": "Matrix persona", "phone": "+85269870099", "line": False},
+    ("POST", "/api/v1/whatsapp-templates"): {"name": "matrix_template", "language": "en", "category": "UTILITY",
+                                            "body": "Hello {{1}} from the matrix", "draft": True},
+    ("PUT", "/api/v1/whatsapp-templates/{whatsapp_template_id}"): {
+        "name": "matrix_template", "language": "en", "category": "UTILITY", "body": "Hi {{1}} again", "draft": True},
     ("POST", "/api/v1/sandbox/personas/{persona_id}/actions"): {"action": "open_link", "channel": "line",
                                                                 "url": "https://example.test/"},
 }
@@ -84,6 +88,16 @@ def _call(client, route, workspace, make_member):
         from tests.messaging.cross_workspace_factories import make_message
 
         path = path.replace("{message_id}", str(make_message(workspace).pk))
+    if path.startswith("/api/v1/whatsapp-templates"):
+        from tidings.channels.selectors import account_for_channel
+        from tidings.channels.services import account_create
+
+        account_for_channel(workspace, "whatsapp") or account_create(
+            workspace=workspace, actor=None, channel="whatsapp", name="Matrix WhatsApp")  # submit and sync need one
+    if "{whatsapp_template_id}" in path:
+        from tests.message_templates.cross_workspace_factories import make_whatsapp_template
+
+        path = path.replace("{whatsapp_template_id}", str(make_whatsapp_template(workspace).pk))
     assert "{" not in path, f"test_permissions does not know how to fill {route.path}"
     method = route.method.lower()
     if method in {"get", "delete"}:

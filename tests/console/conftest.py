@@ -27,4 +27,7 @@ def foreign_objects(other_workspace, make_member):
     from tidings.channels.services import account_create
 
     account = account_create(workspace=other_workspace, actor=None, channel="line", name="Rival LINE")
-    return {"member_id": member.pk, "store_id": store.pk, "token_id": token.pk, "account_id": account.pk}
+    from tests.message_templates.cross_workspace_factories import make_whatsapp_template
+
+    return {"member_id": member.pk, "store_id": store.pk, "token_id": token.pk, "account_id": account.pk,
+            "whatsapp_template_id": make_whatsapp_template(other_workspace).pk}
