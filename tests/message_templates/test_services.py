@@ -101,9 +101,6 @@ def test_editing_an_approved_template_sends_it_back_to_review(workspace, wa):
     assert (template.status, template.footer) == (TemplateStatus.APPROVED, "New footer")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "channels/adapters/whatsapp/parser.py ids a template status change by a hash of its value alone, so a second "
-    "APPROVED for the same template (after an edit) is dropped as a duplicate; the hash should include entry.time"))
 @pytest.mark.django_db(transaction=True)
 def test_the_second_approval_after_an_edit_arrives_by_webhook(workspace, wa):
     template = template_create(workspace=workspace, actor=None, data=template_data())

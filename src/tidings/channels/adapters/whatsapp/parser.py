@@ -28,7 +28,7 @@ def _contact_for(contacts: list, wa_id) -> dict | None:
     return contacts[0] if len(contacts) == 1 and isinstance(contacts[0], dict) else None
 
 
-def _change_items(field: str, value: dict) -> list[WebhookItem]:
+def _change_items(field: str, value: dict, entry_time=None) -> list[WebhookItem]:
     items = []
     metadata = value.get("metadata") if isinstance(value.get("metadata"), dict) else {}
     messages, statuses = value.get("messages"), value.get("statuses")
@@ -55,7 +55,10 @@ def _change_items(field: str, value: dict) -> list[WebhookItem]:
         return items
     payload = {"field": field, "value": value}
     kind = "template_status" if field in TEMPLATE_FIELDS else f"unknown.{field}"
-    return [WebhookItem(provider_event_id=_hash(payload), event_type=kind[:60], payload=payload)]
+    # The entry's time is part of the id: the same change can happen twice (a template approved again after an edit),
+    # while a redelivery repeats the time too.
+    return [WebhookItem(provider_event_id=_hash({**payload, "time": entry_time}), event_type=kind[:60],
+                        payload=payload)]
 
 
 def split_webhook(body: bytes) -> list[WebhookItem]:
@@ -70,7 +73,7 @@ def split_webhook(body: bytes) -> list[WebhookItem]:
         for change in entry.get("changes", []):
             if not isinstance(change, dict) or not isinstance(change.get("value"), dict):
                 raise ValueError("Every WhatsApp webhook change is an object with a `value` object.")
-            items.extend(_change_items(str(change.get("field", "")), change["value"]))
+            items.extend(_change_items(str(change.get("field", "")), change["value"], entry.get("time")))
     return items
 
 
