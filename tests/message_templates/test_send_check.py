@@ -10,7 +10,7 @@ from tidings.message_templates.selectors import templates_selectable
 from tidings.messaging.models import Message, MessageStatus
 from tidings.messaging.services import message_send, message_send_bulk
 
-from .support import approved_template
+from .support import BODY_TWO_VARIABLES, approved_template
 
 pytestmark = pytest.mark.django_db
 
@@ -110,3 +110,23 @@ def test_pickers_leave_out_system_notification_templates(workspace, wa):
         assert list(templates_selectable(workspace, purpose=purpose, account=wa)) == [general]
     assert set(templates_selectable(workspace, purpose="notification")) == {general, notice}
     assert TemplateStatus.APPROVED == general.status
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_dynamic_url_button_is_named_by_its_position_among_all_the_buttons(workspace, wa, customer):
+    from tidings.sandbox.models import SandboxRequest
+
+    buttons = {"type": "BUTTONS", "buttons": [
+        {"type": "QUICK_REPLY", "text": "Thanks"},
+        {"type": "URL", "text": "Shop", "url": "https://shop.example.com/"},
+        {"type": "URL", "text": "Track", "url": "https://shop.example.com/track/{{1}}",
+         "example": ["https://shop.example.com/track/A1"]},
+    ]}
+    approved_template(wa, components=[*BODY_TWO_VARIABLES, buttons])
+    [message] = send(workspace, customer[0], url_parameters=["A-1024"])
+    request = SandboxRequest.objects.filter(provider="whatsapp", path__endswith="/messages").get()
+    url_button = [c for c in request.body["template"]["components"] if c["type"] == "button"]
+    assert url_button == [{"type": "button", "sub_type": "url", "index": "2",
+                           "parameters": [{"type": "text", "text": "A-1024"}]}]
+    message.refresh_from_db()
+    assert message.status == MessageStatus.SENT

@@ -70,8 +70,7 @@ def template_check_send(*, account, contents: list[dict], purpose: str) -> None:
             "parameters": (variable_count(template.body), _("body")),
             "header_parameters": (variable_count(header.get("text", "")) if header.get("format") == "TEXT" else 0,
                                   _("header")),
-            "url_parameters": (sum(1 for b in template.buttons if b.get("type") == "url"
-                                   and str(b.get("url", "")).endswith("{{1}}")), _("button address")),
+            "url_parameters": (sum(1 for b in template.buttons if _dynamic_url(b)), _("button address")),
         }
         for key, (count, what) in expected.items():
             given = len(content.get(key) or [])
@@ -82,3 +81,17 @@ def template_check_send(*, account, contents: list[dict], purpose: str) -> None:
                 raise ServiceError(_("The template “%(name)s” has %(expected)s %(what)s variable(s); %(got)s given.")
                                    % {"name": name, "expected": count, "what": what, "got": given},
                                    field=f"{field}.{key}", code="template_parameters")
+
+
+def _dynamic_url(button: dict) -> bool:
+    return button.get("type") == "url" and str(button.get("url", "")).endswith("{{1}}")
+
+
+def url_button_positions(account, name: str, language: str) -> list[int] | None:
+    """Where the template's dynamic URL buttons sit among all its buttons, in order (WhatsApp's send names a URL
+    button's parameter by that index); None for a template we do not know. Registered with the WhatsApp renderer."""
+    template = (WhatsAppTemplate.objects.for_workspace(account.workspace)
+                .filter(waba_id=str(account.settings.get("waba_id") or ""), name=name, language=language).first())
+    if template is None:
+        return None
+    return [index for index, button in enumerate(template.buttons) if _dynamic_url(button)]
