@@ -174,7 +174,7 @@ def test_a_template_fills_header_body_and_url_button_parameters(adapter):
             {"type": "header", "parameters": [{"type": "text", "text": "A12"}]},
             {"type": "body", "parameters": [{"type": "text", "text": "Mei"}, {"type": "text", "text": "A12"}]},
             {"type": "button", "sub_type": "url", "index": "2", "parameters": [{"type": "text", "text": "A12"}]}]}}
-    # Without a resolver the URL buttons are taken to be the first buttons.
+    # When the template is unknown (here: no account to look it up in) the URL buttons are taken to be the first.
     assert render(adapter, content)["template"]["components"][2]["index"] == "0"
     assert "components" not in render(adapter, {"type": "template", "name": "hello", "language": "en"})["template"]
 

@@ -90,6 +90,8 @@ def _dynamic_url(button: dict) -> bool:
 def url_button_positions(account, name: str, language: str) -> list[int] | None:
     """Where the template's dynamic URL buttons sit among all its buttons, in order (WhatsApp's send names a URL
     button's parameter by that index); None for a template we do not know. Registered with the WhatsApp renderer."""
+    if account is None:  # rendered without an account (previews): nothing to look up
+        return None
     template = (WhatsAppTemplate.objects.for_workspace(account.workspace)
                 .filter(waba_id=str(account.settings.get("waba_id") or ""), name=name, language=language).first())
     if template is None:
