@@ -8,6 +8,7 @@ import httpx
 from django.conf import settings
 from django.core import signals
 from django.db import close_old_connections
+from django.utils import translation
 
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 
@@ -25,12 +26,18 @@ class _LocalRouting(httpx.BaseTransport):
             # transaction), so it must not close "old" connections at its start and end.
             signals.request_started.disconnect(close_old_connections)
             signals.request_finished.disconnect(close_old_connections)
+            # The request runs in this thread: its LocaleMiddleware must not leave its language active for the caller.
+            language = translation.get_language()
             try:
                 response = self._local.handle_request(request)
                 response.read()  # Django signals request_finished when the body is closed: do it in here
                 response.close()
                 return response
             finally:
+                if language:
+                    translation.activate(language)
+                else:
+                    translation.deactivate()
                 signals.request_started.connect(close_old_connections)
                 signals.request_finished.connect(close_old_connections)
         return self._network.handle_request(request)
