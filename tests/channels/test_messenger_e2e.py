@@ -5,7 +5,6 @@ the fake as Meta does; a 5xx retried into exactly one delivery; the 300/s Page l
 import datetime
 
 import pytest
-from django.urls import resolve
 
 from tidings.channels.models import RateSlot
 from tidings.channels.ratelimit import SAFETY, dispatch_limits, rate_key
@@ -251,13 +250,6 @@ def test_bulk_sends_to_those_in_the_window_and_fails_the_others_with_the_reason(
     assert sent.status == "sent"
     assert refused.status == "failed" and "not written" in refused.error["message"]
     assert SandboxDelivery.objects.filter(kind="push").count() == 1
-
-
-def test_the_project_routes_a_page_send_to_the_messenger_fake(messenger_account):
-    from tidings.sandbox.fake_graph.messenger import messages
-
-    url = f"/sandbox/graph/{messenger_account.public_id}/v23.0/{messenger_account.external_id}/messages"
-    assert resolve(url).func is messages
 
 
 def test_a_read_watermark_marks_every_message_sent_before_it_read(messenger_account):

@@ -221,16 +221,16 @@ def test_above_300_per_second_is_graphs_throttling_error(account, persona, monke
     assert SandboxDelivery.objects.count() == 1
 
 
-def test_a_whatsapp_account_is_not_served_here(whatsapp_account):
-    from django.urls import Resolver404, resolve
+def test_the_shared_messages_path_is_answered_by_the_accounts_own_product(client, whatsapp_account,
+                                                                          messenger_account):
+    """/v23.0/<id>/messages is WhatsApp's and Messenger's send: the account decides which fake answers."""
+    from tidings.sandbox.models import SandboxRequest
 
-    from tidings.sandbox.fake_graph.messenger import messages
-
-    url = f"/sandbox/graph/{whatsapp_account.public_id}/v23.0/{whatsapp_account.external_id}/messages"
-    try:
-        assert resolve(url).func is not messages
-    except Resolver404:
-        pass
+    for account in (whatsapp_account, messenger_account):
+        client.post(f"/sandbox/graph/{account.public_id}/v23.0/{account.external_id}/messages", data={},
+                    content_type="application/json",
+                    HTTP_AUTHORIZATION=f"Bearer {account.credentials['access_token']}")
+    assert list(SandboxRequest.objects.order_by("id").values_list("provider", flat=True)) == ["whatsapp", "messenger"]
 
 
 # --- webhook builders ------------------------------------------------------------------------------------------
