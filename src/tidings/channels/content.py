@@ -7,7 +7,7 @@ Field paths in errors look like `messages[1].actions[0].label` so API clients an
 from typing import Annotated, Literal
 
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from tidings.core.errors import ServiceError
@@ -174,10 +174,11 @@ Content = Annotated[
 KINDS = ("text", "image", "video", "buttons", "carousel", "image_carousel", "imagemap", "coupon", "list", "template")
 # How a kind is named in "this channel cannot show …" errors.
 KIND_NAMES = {
-    "text": _lazy("a text message"), "image": _lazy("an image"), "video": _lazy("a video"),
-    "buttons": _lazy("a buttons message"), "carousel": _lazy("a carousel"),
-    "image_carousel": _lazy("an image carousel"), "imagemap": _lazy("an imagemap"), "coupon": _lazy("a coupon card"),
-    "list": _lazy("a list message"), "template": _lazy("a WhatsApp template"),
+    "text": gettext_lazy("a text message"), "image": gettext_lazy("an image"), "video": gettext_lazy("a video"),
+    "buttons": gettext_lazy("a buttons message"), "carousel": gettext_lazy("a carousel"),
+    "image_carousel": gettext_lazy("an image carousel"), "imagemap": gettext_lazy("an imagemap"),
+    "coupon": gettext_lazy("a coupon card"),
+    "list": gettext_lazy("a list message"), "template": gettext_lazy("a WhatsApp template"),
 }
 _contents = TypeAdapter(list[Content])
 

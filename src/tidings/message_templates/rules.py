@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from tidings.core.errors import ServiceError
 
@@ -40,8 +40,8 @@ URL_RE = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
 PHONE_RE = re.compile(r"^\+?[0-9]{5,19}$")
 
 KIND_LABELS = {
-    "quick_reply": _lazy("quick reply"), "url": _lazy("website (URL)"), "phone": _lazy("call phone number"),
-    "go_to_order": _lazy("go to order"),
+    "quick_reply": gettext_lazy("quick reply"), "url": gettext_lazy("website (URL)"),
+    "phone": gettext_lazy("call phone number"), "go_to_order": gettext_lazy("go to order"),
 }
 
 

@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from tidings.channels.selectors import account_for_channel
@@ -32,38 +32,41 @@ LANGUAGES = [("zh_TW", "繁體中文 (zh_TW)"), ("zh_HK", "繁體中文・香港
              ("en", "English (en)"), ("en_US", "English US (en_US)"), ("en_GB", "English UK (en_GB)"),
              ("ja", "日本語 (ja)"), ("ko", "한국어 (ko)"), ("ms", "Bahasa Melayu (ms)"), ("th", "ไทย (th)"),
              ("vi", "Tiếng Việt (vi)"), ("id", "Bahasa Indonesia (id)")]
-HEADER_CHOICES = [("", _lazy("No header")), ("TEXT", _lazy("Text")), ("IMAGE", _lazy("Image")),
-                  ("VIDEO", _lazy("Video")), ("DOCUMENT", _lazy("Document (PDF)"))]
-BUTTON_KINDS = [("quick_reply", _lazy("Quick reply")), ("url", _lazy("Call to action: visit website")),
-                ("phone", _lazy("Call to action: call phone number")),
-                ("go_to_order", _lazy("Call to action: go to order (Chat to Order)"))]
+HEADER_CHOICES = [("", gettext_lazy("No header")), ("TEXT", gettext_lazy("Text")), ("IMAGE", gettext_lazy("Image")),
+                  ("VIDEO", gettext_lazy("Video")), ("DOCUMENT", gettext_lazy("Document (PDF)"))]
+BUTTON_KINDS = [("quick_reply", gettext_lazy("Quick reply")), ("url", gettext_lazy("Call to action: visit website")),
+                ("phone", gettext_lazy("Call to action: call phone number")),
+                ("go_to_order", gettext_lazy("Call to action: go to order (Chat to Order)"))]
 # Where a service error's field lands on this form.
 FIELD_OF = {"header": "header_format", "header.format": "header_format", "header.text": "header_text",
             "header.url": "header_url", "examples": "body_examples"}
 
 
 class TemplateForm(forms.Form):
-    name = forms.CharField(label=_lazy("Name"), max_length=512,
-                           help_text=_lazy("Lowercase letters, digits and underscores, e.g. order_shipped."))
-    language = forms.ChoiceField(label=_lazy("Language"), choices=LANGUAGES)
-    category = forms.ChoiceField(label=_lazy("Category"), choices=TemplateCategory.choices, help_text=_lazy(
-        "Marketing: offers and news. Utility: order, account and other updates. Authentication: one-time codes."))
-    audience = forms.ChoiceField(label=_lazy("Audience"), choices=TemplateAudience.choices, help_text=_lazy(
-        "System notification templates are for Chat-to-Order notices only: they cannot be chosen in 1:1 chats, "
-        "broadcasts or journeys. Only they can have a “go to order” button."))
-    header_format = forms.ChoiceField(label=_lazy("Header"), choices=HEADER_CHOICES, required=False)
-    header_text = forms.CharField(label=_lazy("Header text"), max_length=200, required=False,
-                                  help_text=_lazy("At most 60 characters and one variable {{1}}."))
-    header_url = forms.CharField(label=_lazy("Sample media address"), max_length=2000, required=False,
-                                 help_text=_lazy("A sample image (JPG/PNG), video (MP4) or PDF for Meta's review."))
-    body = forms.CharField(label=_lazy("Body"), widget=forms.Textarea(attrs={"rows": 5}), max_length=4000,
-                           help_text=_lazy("At most 1024 characters. Add variables as {{1}}, {{2}}… in order; Meta "
-                                           "usually rejects a body that starts or ends with a variable."))
-    body_examples = forms.CharField(label=_lazy("Sample values"), required=False, widget=forms.Textarea(
-        attrs={"rows": 2}), help_text=_lazy("One per line, for {{1}}, {{2}}…: Meta's reviewers read them."))
-    footer = forms.CharField(label=_lazy("Footer"), max_length=200, required=False,
-                             help_text=_lazy("At most 60 characters, no variables, e.g. how to unsubscribe."))
-    buttons = forms.CharField(label=_lazy("Buttons"), required=False, widget=forms.HiddenInput)
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=512,
+                           help_text=gettext_lazy("Lowercase letters, digits and underscores, e.g. order_shipped."))
+    language = forms.ChoiceField(label=gettext_lazy("Language"), choices=LANGUAGES)
+    category = forms.ChoiceField(label=gettext_lazy("Category"), choices=TemplateCategory.choices,
+                                 help_text=gettext_lazy("Marketing: offers and news. Utility: order, account and other "
+                                                        "updates. Authentication: one-time codes."))
+    audience = forms.ChoiceField(label=gettext_lazy("Audience"), choices=TemplateAudience.choices,
+                                 help_text=gettext_lazy("System notification templates are for Chat-to-Order notices "
+                                                        "only: they cannot be chosen in 1:1 chats, broadcasts or "
+                                                        "journeys. Only they can have a “go to order” button."))
+    header_format = forms.ChoiceField(label=gettext_lazy("Header"), choices=HEADER_CHOICES, required=False)
+    header_text = forms.CharField(label=gettext_lazy("Header text"), max_length=200, required=False,
+                                  help_text=gettext_lazy("At most 60 characters and one variable {{1}}."))
+    header_url = forms.CharField(label=gettext_lazy("Sample media address"), max_length=2000, required=False,
+                                 help_text=gettext_lazy(
+                                     "A sample image (JPG/PNG), video (MP4) or PDF for Meta's review."))
+    body = forms.CharField(label=gettext_lazy("Body"), widget=forms.Textarea(attrs={"rows": 5}), max_length=4000,
+                           help_text=gettext_lazy("At most 1024 characters. Add variables as {{1}}, {{2}}… in order; "
+                                                  "Meta usually rejects a body that starts or ends with a variable."))
+    body_examples = forms.CharField(label=gettext_lazy("Sample values"), required=False, widget=forms.Textarea(
+        attrs={"rows": 2}), help_text=gettext_lazy("One per line, for {{1}}, {{2}}…: Meta's reviewers read them."))
+    footer = forms.CharField(label=gettext_lazy("Footer"), max_length=200, required=False,
+                             help_text=gettext_lazy("At most 60 characters, no variables, e.g. how to unsubscribe."))
+    buttons = forms.CharField(label=gettext_lazy("Buttons"), required=False, widget=forms.HiddenInput)
 
     def spec(self) -> dict:
         """The template in the services' shape, from whatever was typed (valid or not: the preview needs it too)."""
