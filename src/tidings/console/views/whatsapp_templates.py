@@ -43,7 +43,7 @@ FIELD_OF = {"header": "header_format", "header.format": "header_format", "header
 
 
 class TemplateForm(forms.Form):
-    name = forms.CharField(label=gettext_lazy("Name"), max_length=512,
+    name = forms.CharField(label=gettext_lazy("Template name"), max_length=512,
                            help_text=gettext_lazy("Lowercase letters, digits and underscores, e.g. order_shipped."))
     language = forms.ChoiceField(label=gettext_lazy("Language"), choices=LANGUAGES)
     category = forms.ChoiceField(label=gettext_lazy("Category"), choices=TemplateCategory.choices,
