@@ -2,10 +2,6 @@
 replies sent through the pipeline show as those apps show them, and tapping a card's postback button or a quick
 reply reaches Tidings as Meta's signed webhook on the persona's contact."""
 
-import os
-import time
-from pathlib import Path
-
 import pytest
 
 from tidings.channels.services import account_create
@@ -14,6 +10,8 @@ from tidings.messaging.models import Message
 from tidings.messaging.services import message_send
 from tidings.sandbox.models import SandboxDelivery
 from tidings.sandbox.personas import persona_create
+
+from tests.browser.support import screenshot, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -27,23 +25,6 @@ CARDS = {"type": "carousel", "columns": [
 ASK = {"type": "text", "text": "Ice level?", "quick_replies": [
     {"type": "postback", "label": "Less ice", "data": "ice=less"},
     {"type": "postback", "label": "No ice", "data": "ice=none"}]}
-
-
-def _shot(page, name):
-    folder = os.environ.get("TIDINGS_SCREENSHOTS")
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=False)
-
-
-def _wait_for(check, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.1)
-    raise AssertionError("timed out")
 
 
 @pytest.fixture
@@ -60,7 +41,7 @@ def test_cards_and_quick_replies_tap_back_to_tidings(new_page, log_in, workspace
                              **{channel: {"in_window": True}})
     message_send(workspace=workspace, contact=persona.contact, channel=channel, contents=[CARDS, ASK],
                  purpose="chat")
-    _wait_for(lambda: SandboxDelivery.objects.filter(persona=persona, kind="push").count() == 2)
+    wait_for(lambda: SandboxDelivery.objects.filter(persona=persona, kind="push").count() == 2)
 
     page = new_page()
     log_in(page, make_member(workspace, Role.ADMIN))
@@ -70,11 +51,11 @@ def test_cards_and_quick_replies_tap_back_to_tidings(new_page, log_in, workspace
     cards.first.wait_for()
     assert cards.count() == 2 and "Bubble tea" in cards.nth(1).inner_text()
     page.wait_for_selector(".quick-reply:has-text('No ice')")
-    _shot(page, f"{channel}-cards")
+    screenshot(page, f"{channel}-cards")
 
     cards.nth(1).locator("button:has-text('Order bubble tea')").click()
     page.wait_for_selector(".item-me .mbubble:has-text('Order bubble tea')")
-    postback = _wait_for(lambda: Message.objects.filter(contact=persona.contact, direction="in",
+    postback = wait_for(lambda: Message.objects.filter(contact=persona.contact, direction="in",
                                                         content__type="postback").first())
     assert postback.channel == channel and postback.content["data"] == "order=bubble"
 
@@ -82,8 +63,8 @@ def test_cards_and_quick_replies_tap_back_to_tidings(new_page, log_in, workspace
     message_send(workspace=workspace, contact=persona.contact, channel=channel, contents=[ASK], purpose="chat")
     page.wait_for_selector(".quick-reply:has-text('Less ice')")
     page.click(".quick-reply:has-text('Less ice')")
-    reply = _wait_for(lambda: Message.objects.filter(contact=persona.contact, direction="in",
+    reply = wait_for(lambda: Message.objects.filter(contact=persona.contact, direction="in",
                                                      content__type="quick_reply").first())
     assert reply.content == {"type": "quick_reply", "text": "Less ice", "payload": "ice=less"}
     page.wait_for_selector(".quick-reply", state="detached")
-    _shot(page, f"{channel}-replied")
+    screenshot(page, f"{channel}-replied")

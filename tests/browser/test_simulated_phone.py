@@ -1,10 +1,6 @@
 """The simulated phone in Chromium, over real HTTP: a LINE carousel sent through the pipeline shows on the
 persona's phone, and tapping its postback button reaches Tidings as LINE's signed postback webhook."""
 
-import os
-import time
-from pathlib import Path
-
 import pytest
 
 from tidings.channels.services import account_create
@@ -12,6 +8,8 @@ from tidings.core.roles import Role
 from tidings.messaging.models import Message
 from tidings.messaging.services import message_send
 from tidings.sandbox.personas import persona_create
+
+from tests.browser.support import screenshot, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -32,23 +30,6 @@ MORE = [
 ]
 
 
-def _shot(page, name):
-    folder = os.environ.get("TIDINGS_SCREENSHOTS")
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=False)
-
-
-def _wait_for(check, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.1)
-    raise AssertionError("timed out")
-
-
 def test_carousel_tap_reaches_tidings_as_a_postback(new_page, log_in, live_server, settings, workspace,
                                                     make_member):
     # Real HTTP: the pipeline calls the fake LINE on the live server, which answers; the phone's taps POST signed
@@ -62,7 +43,7 @@ def test_carousel_tap_reaches_tidings_as_a_postback(new_page, log_in, live_serve
 
     [carousel] = message_send(workspace=workspace, contact=persona.contact, channel="line", contents=[CAROUSEL],
                               purpose="chat")
-    _wait_for(lambda: Message.objects.get(pk=carousel.pk).status == "sent")
+    wait_for(lambda: Message.objects.get(pk=carousel.pk).status == "sent")
     message_send(workspace=workspace, contact=persona.contact, channel="line", contents=MORE, purpose="chat")
 
     page = new_page()
@@ -73,11 +54,11 @@ def test_carousel_tap_reaches_tidings_as_a_postback(new_page, log_in, live_serve
     assert card.locator(".tcard").count() == 3
     assert "珍珠奶茶" in card.inner_text()
     page.wait_for_selector(".quick-reply:has-text('好呀')")
-    _shot(page, "phone-desktop")
+    screenshot(page, "phone-desktop")
 
     card.locator("button:has-text('Order bubble tea')").click()
     page.wait_for_selector(".note:has-text('Order bubble tea')")
-    postback = _wait_for(lambda: Message.objects.filter(contact=persona.contact, direction="in").first())
+    postback = wait_for(lambda: Message.objects.filter(contact=persona.contact, direction="in").first())
     assert postback.content == {"type": "postback", "data": "order=bubble-tea"}
     assert postback.channel == "line" and postback.status == "received"
 
@@ -86,7 +67,7 @@ def test_carousel_tap_reaches_tidings_as_a_postback(new_page, log_in, live_serve
     page.click(".composer .send")
     page.wait_for_selector(".item-me .bubble:has-text('幾點開門？')")
     assert page.input_value("#composer-text") == ""
-    _wait_for(lambda: Message.objects.filter(contact=persona.contact, direction="in").count() == 2)
+    wait_for(lambda: Message.objects.filter(contact=persona.contact, direction="in").count() == 2)
 
 
 def test_phone_fills_a_phone_sized_screen(new_page, log_in, live_server, settings, workspace, make_member):
@@ -100,7 +81,7 @@ def test_phone_fills_a_phone_sized_screen(new_page, log_in, live_server, setting
     page.wait_for_selector("[data-state=blocked]")
     box = page.locator("[data-phone]").bounding_box()
     assert box["x"] == 0 and box["width"] == 390 and box["height"] == 844
-    _shot(page, "phone-mobile-blocked")
+    screenshot(page, "phone-mobile-blocked")
     page.click("[data-action=follow]")
     page.wait_for_selector("[data-state=blocked]", state="detached")
     persona.refresh_from_db()

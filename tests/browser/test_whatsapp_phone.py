@@ -3,10 +3,6 @@ rest behind "See all options"; tapping one of its quick replies reaches Tidings 
 webhook (a button_reply on the persona's contact); a persona outside the 24-hour window gets the template, never
 free text; and a catalog order placed on the phone arrives as an order."""
 
-import os
-import time
-from pathlib import Path
-
 import pytest
 
 from tidings.channels.services import account_create
@@ -17,6 +13,8 @@ from tidings.messaging.models import Message
 from tidings.messaging.services import message_send
 from tidings.sandbox.models import SandboxDelivery, SandboxTemplate
 from tidings.sandbox.personas import persona_create
+
+from tests.browser.support import screenshot, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -34,23 +32,6 @@ FIVE_BUTTONS = [
     ]},
 ]
 BOOKING = {"type": "template", "name": "table_booked", "language": "en", "parameters": ["Mei", "8:00 pm"]}
-
-
-def _shot(page, name):
-    folder = os.environ.get("TIDINGS_SCREENSHOTS")
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=False)
-
-
-def _wait_for(check, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.1)
-    raise AssertionError("timed out")
 
 
 @pytest.fixture
@@ -79,7 +60,7 @@ def test_five_buttons_fold_and_a_quick_reply_arrives_as_a_button_reply(new_page,
                              whatsapp={"in_window": True})
     [sent] = message_send(workspace=workspace, contact=persona.contact, channel="whatsapp", contents=[BOOKING],
                           purpose="chat")
-    _wait_for(lambda: SandboxDelivery.objects.filter(persona=persona, kind="push").exists())
+    wait_for(lambda: SandboxDelivery.objects.filter(persona=persona, kind="push").exists())
 
     page = _open_phone(new_page, log_in, workspace, make_member, persona)
     template = page.locator("[data-wa-template]")
@@ -92,16 +73,16 @@ def test_five_buttons_fold_and_a_quick_reply_arrives_as_a_button_reply(new_page,
     assert see_all.is_visible()
     folded = template.locator(".wa-template-sheet .wa-template-button")
     assert folded.count() == 3 and not folded.first.is_visible()
-    _shot(page, "whatsapp-template-folded")
+    screenshot(page, "whatsapp-template-folded")
 
     see_all.click()
     assert folded.nth(0).is_visible() and "Cancel booking" in folded.nth(0).inner_text()
     assert "See the menu" in folded.nth(1).inner_text() and "Call the shop" in folded.nth(2).inner_text()
-    _shot(page, "whatsapp-template-see-all")
+    screenshot(page, "whatsapp-template-see-all")
 
     folded.nth(0).click()  # the folded quick reply "Cancel booking"
     page.wait_for_selector(".item-me .mbubble:has-text('Cancel booking')")
-    reply = _wait_for(lambda: Message.objects.filter(contact=persona.contact, direction="in",
+    reply = wait_for(lambda: Message.objects.filter(contact=persona.contact, direction="in",
                                                      content__type="button_reply").first())
     assert reply.channel == "whatsapp" and reply.status == "received"
     assert reply.content == {"type": "button_reply", "payload": "Cancel booking", "text": "Cancel booking"}
@@ -122,14 +103,14 @@ def test_outside_the_window_only_the_template_reaches_the_phone(new_page, log_in
 
     message_send(workspace=workspace, contact=persona.contact, channel="whatsapp", contents=[BOOKING],
                  purpose="chat")
-    _wait_for(lambda: SandboxDelivery.objects.filter(persona=persona, kind="push", delivered=True).exists())
+    wait_for(lambda: SandboxDelivery.objects.filter(persona=persona, kind="push", delivered=True).exists())
 
     page = _open_phone(new_page, log_in, workspace, make_member, persona, width=390, height=844)
     page.wait_for_selector("[data-window=closed]")
     page.wait_for_selector("[data-wa-template]")
     assert page.locator(".messages .item-them").count() == 1
     assert "Free text" not in page.locator("[data-messages]").inner_text()
-    _shot(page, "whatsapp-outside-window")
+    screenshot(page, "whatsapp-outside-window")
 
 
 def test_catalog_order_and_text_from_the_phone(new_page, log_in, workspace, make_member, whatsapp):
@@ -145,11 +126,11 @@ def test_catalog_order_and_text_from_the_phone(new_page, log_in, workspace, make
     page.click("[data-catalog] summary")
     page.fill("#qty-bubble-tea", "2")
     page.fill("#qty-egg-tart", "1")
-    _shot(page, "whatsapp-catalog")
+    screenshot(page, "whatsapp-catalog")
     page.click("[data-place-order]")
     page.wait_for_selector("[data-order]:has-text('3 items')")
-    order = _wait_for(lambda: Message.objects.filter(contact=persona.contact, direction="in",
+    order = wait_for(lambda: Message.objects.filter(contact=persona.contact, direction="in",
                                                      content__type="order").first())
     assert [(i["product_retailer_id"], i["quantity"]) for i in order.content["items"]] == [("bubble-tea", 2),
                                                                                          ("egg-tart", 1)]
-    _shot(page, "whatsapp-order")
+    screenshot(page, "whatsapp-order")

@@ -65,3 +65,14 @@ def test_two_threads_hammering_one_key_never_exceed_the_limit_in_any_second():
     assert busiest <= limit, busiest
     # 60 requests at 20/s (80% of 25) take about three seconds
     assert taken[-1] - taken[0] >= (2 * per_thread - 1) / (limit * SAFETY) - 0.05
+
+
+@pytest.mark.django_db
+def test_per_person_slots_long_past_are_pruned_when_new_ones_are_made(monkeypatch):
+    from tidings.channels import ratelimit
+
+    RateSlot.objects.create(key="whatsapp:1:pair:old", next_at=time.time() - 3600)
+    RateSlot.objects.create(key="whatsapp:1:pair:recent", next_at=time.time() - 10)
+    monkeypatch.setattr(ratelimit, "PRUNE_CHANCE", 1.0)
+    ratelimit.rate_wait("whatsapp:1:pair:new", 6.0)
+    assert set(RateSlot.objects.values_list("key", flat=True)) == {"whatsapp:1:pair:recent", "whatsapp:1:pair:new"}

@@ -11,6 +11,7 @@ Slots are wall-clock times of this machine; processes on several hosts need sync
 """
 
 import os
+import random
 import time
 
 from django.db import IntegrityError, transaction
@@ -36,6 +37,16 @@ for _item in filter(None, os.environ.get("TIDINGS_RATE_LIMITS", "").split(",")):
 
 # Use this share of a provider's limit: the rest absorbs the misalignment and jitter described above.
 SAFETY = 0.8
+
+
+# Pair limits make a row per person: now and then, a new row's creation removes rows long in the past (a row whose
+# slot has passed says nothing a missing row would not: the next request may start at once).
+PRUNE_CHANCE = 0.01
+PRUNE_AFTER = 300.0  # seconds
+
+
+def _prune(now: float) -> None:
+    RateSlot.objects.filter(next_at__lt=now - PRUNE_AFTER).delete()
 
 
 class RateLimitTimeout(Exception):
@@ -76,6 +87,8 @@ def _reserve(key: str, interval: float, timeout: float) -> float:
             try:
                 with transaction.atomic():
                     RateSlot.objects.create(key=key, next_at=now + interval)
+                if random.random() < PRUNE_CHANCE:
+                    _prune(now)
                 return now
             except IntegrityError:  # another process made the row first: take a slot from it
                 slot = RateSlot.objects.select_for_update().get(key=key)

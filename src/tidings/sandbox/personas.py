@@ -38,7 +38,14 @@ from .fake_line.webhooks import (
 )
 from .fake_twilio.webhooks import twilio_inbound_sms_send
 from .models import Persona, SandboxDelivery, SandboxRequest
-from .personas_meta import META_CHANNELS, meta_plans, meta_plans_apply, meta_plans_open_windows, persona_meta_act
+from .personas_meta import (
+    META_CHANNELS,
+    meta_plans,
+    meta_plans_apply,
+    meta_plans_open_windows,
+    persona_meta_act,
+    pick_button,
+)
 
 ACTIONS = ("send", "follow", "unfollow", "block", "tap", "open_link", "consent_pnp", "order")
 CHANNELS = ("line", "sms", *META_CHANNELS)
@@ -121,20 +128,6 @@ def message_actions(payload: dict) -> list[dict]:
         if item.get("action"):
             actions.append(item["action"])
     return actions
-
-
-def _pick_action(actions: list[dict], button) -> dict:
-    if button is None or button == "":
-        raise ServiceError(_("Say which button: its label or its number (0 = the first)."), field="button")
-    if isinstance(button, int) or (isinstance(button, str) and button.isdigit()):
-        index = int(button)
-        if 0 <= index < len(actions):
-            return actions[index]
-    else:
-        for action in actions:
-            if action.get("label") == button:
-                return action
-    raise ServiceError(_("This message has no such button."), field="button")
 
 
 def delivery_for_message(persona: Persona, message_id) -> SandboxDelivery:
@@ -347,7 +340,7 @@ def persona_act(
         delivery = delivery_for_message(persona, message_id)
     elif delivery.persona_id != persona.pk:
         raise ServiceError(_("Unknown message."), field="message_id")
-    tapped = _pick_action(message_actions(delivery.payload), button)
+    tapped = pick_button(message_actions(delivery.payload), button)
     kind = tapped.get("type")
     if kind == "postback":
         if tapped.get("displayText"):

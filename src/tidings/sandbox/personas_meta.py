@@ -324,6 +324,7 @@ def persona_meta_read(persona: Persona, channel: str) -> int:
 
 
 def pick_button(actions: list[dict], button) -> dict:
+    """The action a tap means: by its number (0 = the first) or its label, on any channel's message."""
     if button is None or button == "":
         raise ServiceError(_("Say which button: its label or its number (0 = the first)."), field="button")
     if isinstance(button, int) or (isinstance(button, str) and button.isdigit()):
@@ -332,7 +333,7 @@ def pick_button(actions: list[dict], button) -> dict:
             return actions[index]
     else:
         for action in actions:
-            if action["label"] == button:
+            if action.get("label") == button:
                 return action
     raise ServiceError(_("This message has no such button."), field="button")
 
