@@ -1,5 +1,6 @@
 """What every benchmark shares: a throwaway database, made up front and dropped at the end."""
 
+import contextlib
 import os
 import signal
 import socket
@@ -7,6 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from urllib.parse import urlsplit, urlunsplit
 
 REPO = Path(__file__).resolve().parents[1]
@@ -122,3 +124,60 @@ def workers_start(procs: Processes, env: dict, count: int, deadline: float) -> N
         if time.monotonic() > deadline:
             raise SystemExit("workers did not start")
         time.sleep(0.1)
+
+
+@contextlib.contextmanager
+def tidings_bench(database_url: str | None, db_name: str, *, timeout: float, keep: bool = False, **settings: str):
+    """A fresh, migrated database and this process set up on it for a benchmark that starts Tidings processes.
+
+    Yields the run: `env` for the processes (DATABASE_URL, TIDINGS_BASE_URL on a free port, task backend in the
+    database, plus `settings`), `port`, `procs` and `deadline`. Processes are stopped and the database dropped
+    (unless `keep`) whatever happens, SIGTERM included.
+    """
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    db = Database(database_url, db_name)
+    port = free_port()
+    env = process_env(db, TIDINGS_BASE_URL=f"http://127.0.0.1:{port}", TIDINGS_LOG_LEVEL="ERROR",
+                      TIDINGS_TASK_BACKEND="django_tasks_db.DatabaseBackend", **settings)
+    os.environ.update(env)
+    sys.path[:0] = [str(REPO), str(REPO / "src")]
+    db.create()
+    procs = Processes()
+    try:
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
+        yield SimpleNamespace(env=env, port=port, procs=procs, deadline=time.monotonic() + timeout)
+    finally:
+        procs.stop_all()
+        from django.db import connections
+
+        connections.close_all()
+        if not keep:
+            db.drop()
+
+
+def timed_send(send, *, procs: Processes, deadline: float):
+    """Call `send()` (a pipeline send that returns its dispatches), wait until every dispatch made since is sent or
+    failed, and time it: returns (those dispatches, seconds storing, seconds from the call to the last `sent_at`)."""
+    from django.db.models import Max
+    from django.utils import timezone
+
+    from tidings.messaging.models import Dispatch, DispatchStatus
+
+    before = Dispatch.objects.aggregate(m=Max("pk"))["m"] or 0
+    t0 = timezone.now()
+    started = time.monotonic()
+    send()
+    stored = time.monotonic() - started
+    mine = Dispatch.objects.filter(pk__gt=before)
+    while mine.exclude(status__in=[DispatchStatus.SENT, DispatchStatus.FAILED]).exists():
+        procs.check()
+        if time.monotonic() > deadline:
+            raise SystemExit(f"timed out with {mine.exclude(status=DispatchStatus.SENT).count()} dispatches unsent")
+        time.sleep(0.05)
+    last = mine.aggregate(last=Max("sent_at"))["last"]
+    return mine, stored, (last - t0).total_seconds()

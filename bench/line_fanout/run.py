@@ -21,15 +21,13 @@ whatever happens (`--keep` keeps it).
 """
 
 import argparse
-import os
-import signal
 import sys
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
-from bench.common import Database, Processes, free_port, process_env, server_start, workers_start  # noqa: E402
+from bench.common import server_start, tidings_bench, timed_send, workers_start  # noqa: E402
 GOAL = 50_000  # recipients per second: half of LINE's multicast ceiling (200 requests/s × 500)
 
 
@@ -62,38 +60,22 @@ def populate(workspace, account, n: int):
                              external_id=p.line_user_id, subscribed=True) for p in personas), batch_size=5000)
 
 
-def one_run(name, *, workspace, account, env, workers, procs, deadline, server_url=None):
-    from django.db.models import Max, Min
-
+def one_run(name, *, workspace, account, env, workers, procs, deadline):
     from tidings.contacts.models import ChannelIdentity
-    from tidings.messaging.models import Dispatch, DispatchStatus, Message
+    from tidings.messaging.models import DispatchStatus, Message
     from tidings.messaging.services import message_send_bulk
 
     workers_start(procs, env, workers, deadline)  # every worker up and idle before the send
-    identities = ChannelIdentity.objects.filter(account=account)
-    before = Dispatch.objects.aggregate(m=Max("pk"))["m"] or 0
-    from django.utils import timezone
-
-    t0 = timezone.now()
-    started = time.monotonic()
-    dispatches = message_send_bulk(workspace=workspace, identities=identities, channel="line",
-                                   contents=[{"type": "text", "text": f"Bench {name}: spring sale, 2 for 1"}],
-                                   purpose="broadcast", source=f"bench_{name}")
-    stored = time.monotonic() - started
-    mine = Dispatch.objects.filter(pk__gt=before)
-    while mine.exclude(status__in=[DispatchStatus.SENT, DispatchStatus.FAILED]).exists():
-        procs.check()
-        if time.monotonic() > deadline:
-            raise SystemExit(f"timed out with {mine.exclude(status=DispatchStatus.SENT).count()} dispatches unsent")
-        time.sleep(0.05)
-    times = mine.aggregate(first=Min("sent_at"), last=Max("sent_at"))
-    total = (times["last"] - t0).total_seconds()
+    mine, stored, total = timed_send(lambda: message_send_bulk(
+        workspace=workspace, identities=ChannelIdentity.objects.filter(account=account), channel="line",
+        contents=[{"type": "text", "text": f"Bench {name}: spring sale, 2 for 1"}], purpose="broadcast",
+        source=f"bench_{name}"), procs=procs, deadline=deadline)
     delivering = total - stored
     recipients = Message.objects.filter(dispatch__in=mine, status="sent").values("identity_id").distinct().count()
     failed = mine.filter(status=DispatchStatus.FAILED).count()
     attempts = sum(mine.values_list("attempts", flat=True))
     rate = recipients / total
-    print(f"[{name}] {recipients:,} recipients in {len(dispatches)} multicasts ({attempts} requests, {failed} failed): "
+    print(f"[{name}] {recipients:,} recipients in {mine.count()} multicasts ({attempts} requests, {failed} failed): "
           f"{total:.2f} s = storing {stored:.2f} s + delivering {delivering:.2f} s")
     print(f"[{name}] {rate:,.0f} recipients/s end to end; ÷ goal {GOAL:,}/s = {rate / GOAL:.2f}; "
           f"delivering alone {recipients / delivering:,.0f} recipients/s")
@@ -103,29 +85,13 @@ def one_run(name, *, workspace, account, env, workers, procs, deadline, server_u
 
 def main() -> int:
     args = parse_args()
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the processes and drop the database on TERM too
-    db = Database(args.database_url, "tidings_bench_fanout")
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = process_env(db, TIDINGS_BASE_URL=base, TIDINGS_LOG_LEVEL="ERROR",
-                      TIDINGS_TASK_BACKEND="django_tasks_db.DatabaseBackend")
-    os.environ.update(env)
-    sys.path[:0] = [str(REPO), str(REPO / "src")]
-    deadline = time.monotonic() + args.timeout
-    db.create()
-    procs = Processes()
-    try:
-        import django
-
-        django.setup()
-        from django.core.management import call_command
+    with tidings_bench(args.database_url, "tidings_bench_fanout", timeout=args.timeout, keep=args.keep) as run:
         from django.db import connection
 
         from tidings.channels.services import account_create
         from tidings.core.services import workspace_create
         from tidings.sandbox.models import SandboxDelivery
 
-        call_command("migrate", verbosity=0)
         workspace = workspace_create(slug="bench", name="Bench", is_sandbox=True)
         account = account_create(workspace=workspace, actor=None, channel="line", name="Bench OA")
         started = time.monotonic()
@@ -133,34 +99,26 @@ def main() -> int:
         print(f"database: {connection.vendor}; {args.count:,} LINE personas/contacts/identities inserted in "
               f"{time.monotonic() - started:.1f} s; workers: {args.workers}")
         ok = True
+        common = {"workspace": workspace, "account": account, "workers": args.workers, "procs": run.procs,
+                  "deadline": run.deadline}
         if args.mode in ("both", "pipeline"):
-            penv = {**env, "TIDINGS_TIMER_HANDLER_MODULES": "bench.line_fanout.null_provider"}
-            recipients, failed = one_run("pipeline", workspace=workspace, account=account, env=penv,
-                                         workers=args.workers, procs=procs, deadline=deadline)
+            penv = {**run.env, "TIDINGS_TIMER_HANDLER_MODULES": "bench.line_fanout.null_provider"}
+            recipients, failed = one_run("pipeline", env=penv, **common)
             ok &= recipients == args.count and not failed
         if args.mode in ("both", "e2e"):
-            server_start(procs, env, port, args.server_workers)
-            server_procs = procs.procs
-            procs.procs = []
+            server_start(run.procs, run.env, run.port, args.server_workers)
+            server_procs, run.procs.procs = run.procs.procs, []
             try:
-                recipients, failed = one_run("e2e", workspace=workspace, account=account, env=env,
-                                             workers=args.workers, procs=procs, deadline=deadline)
+                recipients, failed = one_run("e2e", env=run.env, **common)
             finally:
-                procs.procs += server_procs
-                procs.stop_all()
+                run.procs.procs += server_procs
+                run.procs.stop_all()
             delivered = SandboxDelivery.objects.count()
             personas = SandboxDelivery.objects.values("persona_id").distinct().count()
             print(f"[e2e] fake LINE recorded {delivered:,} deliveries to {personas:,} personas "
                   f"(expected {args.count:,} each)")
             ok &= recipients == delivered == personas == args.count and not failed
         return 0 if ok else 1
-    finally:
-        procs.stop_all()
-        from django.db import connections
-
-        connections.close_all()
-        if not args.keep:
-            db.drop()
 
 
 if __name__ == "__main__":

@@ -21,15 +21,13 @@ Goal: 1,000 messages/s (WhatsApp's top tier). Tidings' own limiter spaces reques
 """
 
 import argparse
-import os
-import signal
 import sys
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
-from bench.common import Database, Processes, free_port, process_env, server_start, workers_start  # noqa: E402
+from bench.common import server_start, tidings_bench, timed_send, workers_start  # noqa: E402
 
 GOAL = 1_000  # messages per second: WhatsApp's top throughput tier
 TEMPLATE = {"name": "bench_order_update", "language": "en", "category": "UTILITY", "audience": "general",
@@ -91,36 +89,21 @@ def populate(workspace, account, n: int):
 
 
 def one_run(name, *, workspace, account, env, workers, procs, deadline):
-    from django.db.models import Max, Min
-    from django.utils import timezone
-
     from tidings.contacts.models import ChannelIdentity
-    from tidings.messaging.models import Dispatch, DispatchStatus, Message
+    from tidings.messaging.models import DispatchStatus, Message
     from tidings.messaging.services import message_send_bulk
 
     workers_start(procs, env, workers, deadline)  # every worker up and idle before the send
-    before = Dispatch.objects.aggregate(m=Max("pk"))["m"] or 0
-    t0 = timezone.now()
-    started = time.monotonic()
     content = {"type": "template", "name": TEMPLATE["name"], "language": TEMPLATE["language"],
                "parameters": ["friend", f"{name.upper()}-1"]}
-    dispatches = message_send_bulk(workspace=workspace, identities=ChannelIdentity.objects.filter(account=account),
-                                   channel="whatsapp", contents=[content], purpose="broadcast",
-                                   source=f"bench_{name}")
-    stored = time.monotonic() - started
-    mine = Dispatch.objects.filter(pk__gt=before)
-    while mine.exclude(status__in=[DispatchStatus.SENT, DispatchStatus.FAILED]).exists():
-        procs.check()
-        if time.monotonic() > deadline:
-            raise SystemExit(f"timed out with {mine.exclude(status=DispatchStatus.SENT).count()} dispatches unsent")
-        time.sleep(0.1)
-    times = mine.aggregate(first=Min("sent_at"), last=Max("sent_at"))
-    total = (times["last"] - t0).total_seconds()
+    mine, stored, total = timed_send(lambda: message_send_bulk(
+        workspace=workspace, identities=ChannelIdentity.objects.filter(account=account), channel="whatsapp",
+        contents=[content], purpose="broadcast", source=f"bench_{name}"), procs=procs, deadline=deadline)
     sent = Message.objects.filter(dispatch__in=mine).exclude(status__in=["queued", "failed"]).count()
     failed = mine.filter(status=DispatchStatus.FAILED).count()
     attempts = sum(mine.values_list("attempts", flat=True))
     rate = sent / total
-    print(f"[{name}] {sent:,} messages in {len(dispatches):,} requests ({attempts:,} attempts, {failed} failed): "
+    print(f"[{name}] {sent:,} messages in {mine.count():,} requests ({attempts:,} attempts, {failed} failed): "
           f"{total:.2f} s = storing {stored:.2f} s + delivering {total - stored:.2f} s")
     print(f"[{name}] {rate:,.0f} messages/s end to end; ÷ goal {GOAL:,}/s = {rate / GOAL:.2f}; "
           f"delivering alone {sent / (total - stored):,.0f} messages/s")
@@ -130,28 +113,13 @@ def one_run(name, *, workspace, account, env, workers, procs, deadline):
 
 def main() -> int:
     args = parse_args()
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the processes and drop the database on TERM too
-    db = Database(args.database_url, "tidings_bench_wa")
-    port = free_port()
-    env = process_env(db, TIDINGS_BASE_URL=f"http://127.0.0.1:{port}", TIDINGS_LOG_LEVEL="ERROR",
-                      TIDINGS_TASK_BACKEND="django_tasks_db.DatabaseBackend")
-    os.environ.update(env)
-    sys.path[:0] = [str(REPO), str(REPO / "src")]
-    deadline = time.monotonic() + args.timeout
-    db.create()
-    procs = Processes()
-    try:
-        import django
-
-        django.setup()
-        from django.core.management import call_command
+    with tidings_bench(args.database_url, "tidings_bench_wa", timeout=args.timeout, keep=args.keep) as run:
         from django.db import connection
 
         from tidings.channels.services import account_create
         from tidings.core.services import workspace_create
         from tidings.sandbox.models import SandboxDelivery
 
-        call_command("migrate", verbosity=0)
         workspace = workspace_create(slug="bench", name="Bench", is_sandbox=True)
         account = account_create(workspace=workspace, actor=None, channel="whatsapp", name="Bench WhatsApp",
                                  account_settings={"rate_limit": 1000})
@@ -162,33 +130,26 @@ def main() -> int:
               f"{time.monotonic() - started:.1f} s; workers: {args.workers}; tier "
               f"{account.settings['rate_limit']}/s")
         ok = True
+        common = {"workspace": workspace, "account": account, "workers": args.workers, "procs": run.procs,
+                  "deadline": run.deadline}
         if args.mode in ("both", "pipeline"):
-            penv = {**env, "TIDINGS_TIMER_HANDLER_MODULES": "bench.whatsapp_fanout.null_provider"}
-            sent, failed = one_run("pipeline", workspace=workspace, account=account, env=penv,
-                                   workers=args.workers, procs=procs, deadline=deadline)
+            penv = {**run.env, "TIDINGS_TIMER_HANDLER_MODULES": "bench.whatsapp_fanout.null_provider"}
+            sent, failed = one_run("pipeline", env=penv, **common)
             ok &= sent == args.count and not failed
         if args.mode in ("both", "e2e"):
-            server_start(procs, env, port, args.server_workers)
-            server_procs, procs.procs = procs.procs, []
+            server_start(run.procs, run.env, run.port, args.server_workers)
+            server_procs, run.procs.procs = run.procs.procs, []
             try:
-                sent, failed = one_run("e2e", workspace=workspace, account=account, env=env,
-                                       workers=args.workers, procs=procs, deadline=deadline)
+                sent, failed = one_run("e2e", env=run.env, **common)
             finally:
-                procs.procs += server_procs
-                procs.stop_all()
-            delivered = SandboxDelivery.objects.filter(kind="push").count()
-            personas = SandboxDelivery.objects.filter(kind="push").values("persona_id").distinct().count()
+                run.procs.procs += server_procs
+                run.procs.stop_all()
+            deliveries = SandboxDelivery.objects.filter(kind="push")
+            delivered, personas = deliveries.count(), deliveries.values("persona_id").distinct().count()
             print(f"[e2e] fake WhatsApp recorded {delivered:,} deliveries to {personas:,} personas "
                   f"(expected {args.count:,} each)")
             ok &= sent == delivered == personas == args.count and not failed
         return 0 if ok else 1
-    finally:
-        procs.stop_all()
-        from django.db import connections
-
-        connections.close_all()
-        if not args.keep:
-            db.drop()
 
 
 if __name__ == "__main__":
