@@ -9,8 +9,6 @@ from playwright.sync_api import expect
 from tidings.core.roles import Role
 from tidings.message_templates.models import WhatsAppTemplate
 
-from tests.browser.conftest import browser, log_in, new_page  # noqa: F401 - the browser suite's fixtures
-
 pytestmark = pytest.mark.browser
 
 SHOTS = os.environ.get("TIDINGS_SCREENSHOTS", "")
