@@ -76,3 +76,18 @@ def test_per_person_slots_long_past_are_pruned_when_new_ones_are_made(monkeypatc
     monkeypatch.setattr(ratelimit, "PRUNE_CHANCE", 1.0)
     ratelimit.rate_wait("whatsapp:1:pair:new", 6.0)
     assert set(RateSlot.objects.values_list("key", flat=True)) == {"whatsapp:1:pair:recent", "whatsapp:1:pair:new"}
+
+
+@pytest.mark.django_db
+def test_limits_taken_together_start_when_the_busiest_allows_and_both_move_on():
+    from tidings.channels.ratelimit import rate_wait_all
+
+    rate_wait_all([("acct", 0.05), ("pair", 0.4)])
+    started = time.monotonic()
+    rate_wait_all([("acct", 0.05), ("pair", 0.4)])  # the pair limit, not the account's, decides when
+    assert time.monotonic() - started >= 0.3
+    slots = dict(RateSlot.objects.values_list("key", "next_at"))
+    assert slots["pair"] - slots["acct"] == pytest.approx(0.35, abs=0.01)  # both reserved at the same start
+    with pytest.raises(RateLimitTimeout):
+        rate_wait_all([("acct", 0.05), ("pair", 5.0)], timeout=0.1)
+    assert dict(RateSlot.objects.values_list("key", "next_at")) == slots  # a refusal reserves nothing

@@ -78,25 +78,32 @@ def rate_key(account, kind: str) -> str:
     return f"{account.channel}:{account.pk}:{kind}"
 
 
-def _reserve(key: str, interval: float, timeout: float) -> float:
-    """Reserve the next slot; returns its start (epoch seconds)."""
+def _locked_slot(key: str, now: float) -> RateSlot:
+    slot = RateSlot.objects.select_for_update().filter(key=key).first()
+    if slot is not None:
+        return slot
+    try:
+        with transaction.atomic():
+            slot = RateSlot.objects.create(key=key, next_at=now)
+        if random.random() < PRUNE_CHANCE:
+            _prune(now)
+        return slot
+    except IntegrityError:  # another process made the row first: take a slot from it
+        return RateSlot.objects.select_for_update().get(key=key)
+
+
+def _reserve(limits: list[tuple[str, float]], timeout: float) -> float:
+    """Reserve one slot under every (key, interval) at the same start, in one transaction; returns the start."""
     with transaction.atomic():
-        slot = RateSlot.objects.select_for_update().filter(key=key).first()
         now = time.time()
-        if slot is None:
-            try:
-                with transaction.atomic():
-                    RateSlot.objects.create(key=key, next_at=now + interval)
-                if random.random() < PRUNE_CHANCE:
-                    _prune(now)
-                return now
-            except IntegrityError:  # another process made the row first: take a slot from it
-                slot = RateSlot.objects.select_for_update().get(key=key)
-        start = max(now, slot.next_at)
+        # Keys are locked in one order everywhere, so two processes taking the same pair of keys cannot deadlock.
+        slots = {key: _locked_slot(key, now) for key, _interval in sorted(limits)}
+        start = max(now, *(slot.next_at for slot in slots.values()))
         if start - now > timeout:
-            raise RateLimitTimeout(key)
-        slot.next_at = start + interval
-        slot.save(update_fields=["next_at"])
+            raise RateLimitTimeout(max(slots, key=lambda k: slots[k].next_at))  # the rollback keeps nothing
+        for key, interval in limits:
+            slots[key].next_at = start + interval
+            slots[key].save(update_fields=["next_at"])
         return start
 
 
@@ -113,7 +120,16 @@ def rate_acquire(key: str, cost: int = 1, per_second: int = 1, *, timeout: float
 def rate_wait(key: str, interval: float, *, timeout: float = 30.0) -> None:
     """Block until the next slot of `key` (requests at least `interval` seconds apart); RateLimitTimeout when it is
     more than `timeout` away (nothing reserved)."""
-    start = _reserve(key, interval, timeout)
+    rate_wait_all([(key, interval)], timeout=timeout)
+
+
+def rate_wait_all(limits: list[tuple[str, float]], *, timeout: float = 30.0) -> None:
+    """Block until one request may start under every (key, interval) of `limits` - e.g. an account's endpoint limit
+    and a per-person limit - reserved together in one transaction; RateLimitTimeout (nothing reserved) when that
+    start is more than `timeout` away."""
+    if not limits:
+        return
+    start = _reserve(limits, timeout)
     wait = start - time.time()
     if wait > 0:
         time.sleep(wait)

@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from tidings.channels.content import contents_check_kinds, contents_dump, contents_parse
 from tidings.channels.events import SendResult
 from tidings.channels.models import ChannelAccount
-from tidings.channels.ratelimit import RateLimitTimeout, dispatch_limits, rate_wait
+from tidings.channels.ratelimit import RateLimitTimeout, dispatch_limits, rate_wait_all
 from tidings.channels.registry import adapter_for
 from tidings.channels.selectors import account_for_channel
 from tidings.contacts.models import ChannelIdentity, Contact
@@ -477,8 +477,8 @@ def dispatch_deliver(*, dispatch_id: int) -> str:
     account = dispatch.account
     if not (dispatch.status == DispatchStatus.SENDING and not _resend_safe(dispatch)):
         try:
-            for key, interval in dispatch_limits(account, dispatch.kind, (dispatch.options or {}).get("recipient")):
-                rate_wait(key, interval, timeout=RATE_WAIT)
+            rate_wait_all(dispatch_limits(account, dispatch.kind, (dispatch.options or {}).get("recipient")),
+                          timeout=RATE_WAIT)
         except RateLimitTimeout:  # the budget is saturated by other senders: come back shortly, attempt unspent
             with transaction.atomic():
                 _schedule_retry(dispatch, delay=random.uniform(1.0, 5.0), tag="rate")
