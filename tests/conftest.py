@@ -136,41 +136,38 @@ def api_client():
     return make
 
 
-@pytest.fixture
-def line_account(workspace):
-    """A sandbox LINE Official Account in `workspace` (its fake provider lives at account.base_url)."""
+def _sandbox_account(workspace, channel: str, name: str):
+    """A sandbox account: its fake provider lives at account.base_url and needs no credentials."""
     from tidings.channels.services import account_create
 
-    return account_create(workspace=workspace, actor=None, channel="line", name="Acme LINE OA")
+    return account_create(workspace=workspace, actor=None, channel=channel, name=name)
+
+
+@pytest.fixture
+def line_account(workspace):
+    """A sandbox LINE Official Account in `workspace`."""
+    return _sandbox_account(workspace, "line", "Acme LINE OA")
 
 
 @pytest.fixture
 def sms_account(workspace):
     """A sandbox Twilio SMS sender in `workspace`."""
-    from tidings.channels.services import account_create
-
-    return account_create(workspace=workspace, actor=None, channel="sms", name="Acme SMS")
+    return _sandbox_account(workspace, "sms", "Acme SMS")
 
 
 @pytest.fixture
 def whatsapp_account(workspace):
-    """A sandbox WhatsApp Business number in `workspace` (its fake Graph API lives at account.base_url)."""
-    from tidings.channels.services import account_create
-
-    return account_create(workspace=workspace, actor=None, channel="whatsapp", name="Acme WhatsApp")
+    """A sandbox WhatsApp Business number in `workspace` (fake Graph API)."""
+    return _sandbox_account(workspace, "whatsapp", "Acme WhatsApp")
 
 
 @pytest.fixture
 def messenger_account(workspace):
     """A sandbox Facebook Page (Messenger) in `workspace`."""
-    from tidings.channels.services import account_create
-
-    return account_create(workspace=workspace, actor=None, channel="messenger", name="Acme Page")
+    return _sandbox_account(workspace, "messenger", "Acme Page")
 
 
 @pytest.fixture
 def instagram_account(workspace):
     """A sandbox Instagram professional account in `workspace`."""
-    from tidings.channels.services import account_create
-
-    return account_create(workspace=workspace, actor=None, channel="instagram", name="Acme Instagram")
+    return _sandbox_account(workspace, "instagram", "Acme Instagram")
