@@ -9,6 +9,9 @@ urlpatterns = [
     path("webhooks/", include("tidings.channels.urls")),
     path("l/", include("tidings.messaging.urls")),
     path("sandbox/", include("tidings.sandbox.urls")),
+    path("bind/", include("tidings.binding.urls")),
+    path("widget/", include("tidings.widget.urls")),
+    path("integrations/", include("tidings.integrations.urls")),
     path("", include("tidings.console.urls")),
 ]
 

@@ -16,7 +16,20 @@ from .auth import token_auth
 from .docs import LocalSwagger, docs_asset
 from .errors import error_response, install_error_handlers, not_found_view
 from .permissions import permission_gate
-from .routers import me, members, messages, personas, sandbox, stores, timers, whatsapp_templates, workspace
+from .routers import (
+    contacts,
+    custom_attributes,
+    events,
+    me,
+    members,
+    messages,
+    personas,
+    sandbox,
+    stores,
+    timers,
+    whatsapp_templates,
+    workspace,
+)
 
 
 def _json_method_not_allowed(view):
@@ -86,3 +99,6 @@ api.add_router("", sandbox.router)
 api.add_router("", messages.router)
 api.add_router("", personas.router)
 api.add_router("", whatsapp_templates.router)
+api.add_router("", contacts.router)
+api.add_router("", custom_attributes.router)
+api.add_router("", events.router)

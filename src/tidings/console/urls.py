@@ -1,6 +1,21 @@
 from django.urls import path
 
-from .views import audit, auth, channels, home, members, stores, timers, tokens, whatsapp_templates, workspace
+from .views import (
+    audit,
+    auth,
+    channels,
+    contact_imports,
+    contacts,
+    custom_attributes,
+    home,
+    members,
+    social_binding,
+    stores,
+    timers,
+    tokens,
+    whatsapp_templates,
+    workspace,
+)
 
 app_name = "console"
 urlpatterns = [
@@ -41,3 +56,5 @@ urlpatterns = [
     path("whatsapp-templates/<int:whatsapp_template_id>/delete", whatsapp_templates.template_delete_view,
          name="whatsapp_template_delete"),
 ]
+# Each of these view modules lists its own routes (the Social CDP pages).
+urlpatterns += [*contacts.URLS, *custom_attributes.URLS, *contact_imports.URLS, *social_binding.URLS]

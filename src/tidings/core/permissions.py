@@ -31,11 +31,15 @@ class Permission(models.TextChoices):
     CONVERSATIONS_EXPORT = "conversations.export", _("Export conversations (CSV)")
     WHATSAPP_CONVERSATION_START = "whatsapp.start", _("Start a new WhatsApp conversation")
     CONTACTS_VIEW = "contacts.view", _("See contacts")
+    CONTACTS_EDIT = "contacts.edit", _("Edit contacts: details, tags, notes, attribute values")
+    CONTACTS_MERGE = "contacts.merge", _("Undo a merge of two contacts")
     CONTACTS_IMPORT = "contacts.import", _("Import contacts")
     CONTACTS_EXPORT = "contacts.export", _("Export contacts")
     CONTACTS_DELETE = "contacts.delete", _("Delete contacts")
     ATTRIBUTES_EDIT = "attributes.edit", _("Edit custom attributes")
     SOCIAL_BINDING_MANAGE = "binding.manage", _("Manage social identity binding")
+    EVENTS_SEND = "events.send", _("Send website and shop events (Events API)")
+    INTEGRATIONS_MANAGE = "integrations.manage", _("Connect shops (Shopify)")
     BROADCASTS_MANAGE = "broadcasts.manage", _("Create and send broadcasts")
     AUDIENCES_MANAGE = "audiences.manage", _("Manage audience packages")
     JOURNEYS_MANAGE = "journeys.manage", _("Manage customer journeys")
@@ -68,11 +72,15 @@ MATRIX: dict[Permission, frozenset[Role]] = {
     Permission.CONVERSATIONS_EXPORT: frozenset({Role.ADMIN, Role.SUPERVISOR, Role.CS_MANAGER, Role.SALES_MANAGER}),
     Permission.WHATSAPP_CONVERSATION_START: CS_ROLES,
     Permission.CONTACTS_VIEW: MARKETING | {Role.CS_MANAGER},
+    Permission.CONTACTS_EDIT: MARKETING | CS_ROLES,
+    Permission.CONTACTS_MERGE: frozenset({Role.ADMIN}),
     Permission.CONTACTS_IMPORT: frozenset({Role.ADMIN, Role.MARKETER, Role.CS_MANAGER}),
     Permission.CONTACTS_EXPORT: MARKETING,
     Permission.CONTACTS_DELETE: frozenset({Role.ADMIN}),
     Permission.ATTRIBUTES_EDIT: MARKETING,
     Permission.SOCIAL_BINDING_MANAGE: MARKETING,
+    Permission.EVENTS_SEND: MARKETING,
+    Permission.INTEGRATIONS_MANAGE: frozenset({Role.ADMIN}),
     Permission.BROADCASTS_MANAGE: MARKETING,
     Permission.AUDIENCES_MANAGE: MARKETING,
     Permission.JOURNEYS_MANAGE: MARKETING,
@@ -110,6 +118,8 @@ MODULE_OF: dict[Permission, Module] = {
 # Where a cell comes from: seed file (release note) or the original product's role table.
 SOURCES: dict[Permission, str] = {
     Permission.ATTRIBUTES_EDIT: "seed 002: marketers may use custom attributes",
+    Permission.CONTACTS_MERGE: "issue 5: an Admin can undo a merge",
+    Permission.CONTACTS_EDIT: "seed 000: agents edit tags, notes and attributes from the inbox side panel",
     Permission.CONTACTS_IMPORT: "seed 003: import opened to marketers and CS managers",
     Permission.ORDERS_EXPORT: "seed 000: sales persons may batch-export orders",
     Permission.CONVERSATIONS_EXPORT: "seed 004: CS managers and sales managers export conversation CSV",

@@ -1,0 +1,5 @@
+"""Stub: filled in by the Social CDP work."""
+
+from ninja import Router
+
+router = Router(tags=["events"])

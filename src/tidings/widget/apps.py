@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class WidgetConfig(AppConfig):
+    name = "tidings.widget"
+    label = "widget"
+    verbose_name = "Storefront script"
