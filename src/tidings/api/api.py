@@ -17,12 +17,14 @@ from .docs import LocalSwagger, docs_asset
 from .errors import error_response, install_error_handlers, not_found_view
 from .permissions import permission_gate
 from .routers import (
+    billing,
     contacts,
     custom_attributes,
     events,
     me,
     members,
     messages,
+    notifications,
     personas,
     sandbox,
     stores,
@@ -102,3 +104,5 @@ api.add_router("", whatsapp_templates.router)
 api.add_router("", contacts.router)
 api.add_router("", custom_attributes.router)
 api.add_router("", events.router)
+api.add_router("", notifications.router)
+api.add_router("", billing.router)

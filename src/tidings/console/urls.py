@@ -3,12 +3,14 @@ from django.urls import path
 from .views import (
     audit,
     auth,
+    billing,
     channels,
     contact_imports,
     contacts,
     custom_attributes,
     home,
     members,
+    notifications,
     social_binding,
     stores,
     timers,
@@ -58,3 +60,4 @@ urlpatterns = [
 ]
 # Each of these view modules lists its own routes (the Social CDP pages).
 urlpatterns += [*contacts.URLS, *custom_attributes.URLS, *contact_imports.URLS, *social_binding.URLS]
+urlpatterns += [*notifications.URLS, *billing.URLS]  # LINE notification shortcut; balance and bills

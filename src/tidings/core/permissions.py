@@ -50,6 +50,7 @@ class Permission(models.TextChoices):
     NOTIFICATIONS_MANAGE = "notifications.manage", _("Manage LINE notification shortcut")
     WHATSAPP_TEMPLATES_MANAGE = "whatsapp_templates.manage", _("Create and submit WhatsApp message templates")
     BILLING_VIEW = "billing.view", _("See balance, bills and usage")
+    BILLING_MANAGE = "billing.manage", _("Top up or adjust the balance, set low-balance rules")
     OMO_SETTINGS = "omo.settings", _("Edit staff binding settings")
     OMO_MY_LIST = "omo.my_list", _("See my bound customers")
     OMO_TEAM_LIST = "omo.team_list", _("See the team's bound customers")
@@ -91,6 +92,7 @@ MATRIX: dict[Permission, frozenset[Role]] = {
     Permission.NOTIFICATIONS_MANAGE: MARKETING,
     Permission.WHATSAPP_TEMPLATES_MANAGE: MARKETING,
     Permission.BILLING_VIEW: frozenset({Role.ADMIN}),
+    Permission.BILLING_MANAGE: frozenset({Role.ADMIN}),
     Permission.OMO_SETTINGS: frozenset({Role.ADMIN}),
     Permission.OMO_MY_LIST: SALES,
     Permission.OMO_TEAM_LIST: frozenset({Role.SALES_MANAGER}),
