@@ -1,9 +1,53 @@
-"""Recording what happened to a message. One event per (message, kind); status only moves forward."""
+"""Recording what happened to a message. One event per (message, kind); status only moves forward.
+
+Apps above messaging learn of events through listeners (billing refunds a rejected SMS, the notification cascade
+moves on when its message fails or is delivered): `@message_event_listener(kinds={...})` registers
+`func(*, workspace_id, kind, message_ids, at, data)`, called inside the transaction that recorded the event, so a
+listener's writes commit or roll back with it. Each call runs in its own savepoint: a listener that raises is
+logged and undone, never the event (a webhook or a delivery outcome must not be lost to a bug upstairs), so a
+listener that must not miss anything keeps its own backstop (e.g. a durable timer that re-checks the message).
+"""
+
+import logging
+from collections.abc import Callable, Iterable
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .models import EventKind, Message, MessageEvent, MessageStatus
+
+logger = logging.getLogger(__name__)
+
+_LISTENERS: list[tuple[frozenset[str], Callable]] = []
+
+
+def message_event_listener(*, kinds: Iterable[str]):
+    """Register a listener for these event kinds (an app's `AppConfig.ready` imports the module that does)."""
+    wanted = frozenset(kinds)
+
+    def register(func):
+        if not any(f is func for _k, f in _LISTENERS):
+            _LISTENERS.append((wanted, func))
+        return func
+
+    return register
+
+
+def message_events_recorded(*, workspace_id: int, kind: str, message_ids: list[int], at, data: dict | None = None
+                            ) -> None:
+    """Tell the listeners that `kind` was recorded on these messages (called by the recorders, in their
+    transaction)."""
+    if not message_ids:
+        return
+    for kinds, listener in _LISTENERS:
+        if kind not in kinds:
+            continue
+        try:
+            with transaction.atomic():
+                listener(workspace_id=workspace_id, kind=kind, message_ids=list(message_ids), at=at, data=data or {})
+        except Exception:  # noqa: BLE001 - a listener's bug must not lose the event itself
+            logger.exception("message event listener %s failed on %s for %s", listener.__qualname__, kind,
+                             message_ids[:10])
 
 # Later statuses win; `failed` is terminal for delivery but a later read/delivered report still counts.
 _STATUS_RANK = {
@@ -32,4 +76,5 @@ def message_event_record(*, message: Message, kind: str, at=None, data: dict | N
             fields["error"] = data
         Message.objects.filter(pk=message.pk).update(**fields, updated_at=at)
         message.status = new_status
+    message_events_recorded(workspace_id=message.workspace_id, kind=kind, message_ids=[message.pk], at=at, data=data)
     return True

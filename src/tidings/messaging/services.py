@@ -40,7 +40,7 @@ from tidings.core.models import Workspace
 from tidings.message_templates.selectors import template_check_send
 from tidings.timers.services import timer_schedule
 
-from .events import message_event_record
+from .events import message_event_record, message_events_recorded
 from .links import contents_have_links, links_prepare
 from .models import (
     MARKETING_PURPOSES,
@@ -245,10 +245,12 @@ def message_send_pnp(
     source: str = "",
     account: ChannelAccount | None = None,
     phone: str | None = None,
+    delivery_tag: str | None = None,
 ) -> list[Message]:
     """A LINE notification message (PNP) to a contact's phone number, whether or not they are our LINE friend.
 
-    The dispatch's options carry the E.164 phone and a delivery tag; LINE's `delivery` webhook echoes the tag, which
+    The dispatch's options carry the E.164 phone and a delivery tag (the caller's, 16-100 characters and unique on
+    the account, e.g. naming its notification; else a random one); LINE's `delivery` webhook echoes the tag, which
     is how the delivered event finds its message. Never resent blindly (no retry key on PNP).
     """
     import uuid
@@ -265,10 +267,12 @@ def message_send_pnp(
     phone = phone_normalize(workspace=workspace, phone=phone)
     if len(contents) > adapter.max_messages_per_request:
         raise ServiceError(_("Too many messages for one notification."), field="messages")
+    if delivery_tag is not None and not 16 <= len(delivery_tag) <= 100:
+        raise ServiceError(_("A delivery tag has 16 to 100 characters."), field="delivery_tag")
     identity = contact_identity(contact, "line", account)
     at = clock.now(workspace)
     dispatch = Dispatch(workspace=workspace, account=account, kind=DispatchKind.PNP, created_at=at,
-                        options={"phone": phone, "delivery_tag": f"tidings-{uuid.uuid4().hex}"})
+                        options={"phone": phone, "delivery_tag": delivery_tag or f"tidings-{uuid.uuid4().hex}"})
     messages = [
         Message(workspace=workspace, contact=contact, identity=identity, account=account, channel="line",
                 purpose=purpose, source=source, dispatch=dispatch, position=position, content=content, created_at=at)
@@ -541,6 +545,7 @@ def _events_bulk(workspace_id: int, message_ids: list[int], kind: str, at, data:
          for pk in message_ids),
         batch_size=BATCH, ignore_conflicts=True,
     )
+    message_events_recorded(workspace_id=workspace_id, kind=kind, message_ids=message_ids, at=at, data=data)
 
 
 def _fail(dispatch: Dispatch, error: dict) -> None:
@@ -584,6 +589,8 @@ def _record_sent(dispatch: Dispatch, messages: list[Message], result: SendResult
     Message.objects.filter(dispatch=dispatch, status=MessageStatus.QUEUED).update(status=MessageStatus.SENT,
                                                                                  updated_at=at)
     _dispatch_events_insert([dispatch.pk], EventKind.SENT, at)
+    message_events_recorded(workspace_id=dispatch.workspace_id, kind=EventKind.SENT,
+                            message_ids=[m.pk for m in messages], at=at)
     purpose = messages[0].purpose if messages else None
     if purpose in _TOUCH_KIND:
         contacts_touch(contact_ids={m.contact_id for m in messages}, kind=_TOUCH_KIND[purpose], at=at)
