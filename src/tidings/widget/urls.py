@@ -1,4 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "widget"
-urlpatterns = []
+urlpatterns = [
+    path("v1/tidings.js", views.script, name="script"),
+    path("v1/collect", views.collect, name="collect"),
+]
