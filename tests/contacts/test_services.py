@@ -254,3 +254,39 @@ def test_merged_contacts_are_hidden_from_filters_and_tag_counts(workspace):
     assert list(contacts_filter(workspace, q="kept")) == [kept]
     assert {t.name: t.contact_count for t in tags_list(workspace)} == {"vip": 1}
     assert list(contacts_filter(workspace, tag="vip")) == [kept]
+
+
+# --- interaction times (kept by the message pipeline) --------------------------------------------------------
+
+
+def test_sends_move_the_team_and_marketing_times(workspace, line_account, django_capture_on_commit_callbacks):
+    from tidings.messaging.services import message_send, message_send_bulk
+    from tidings.sandbox.personas import persona_create
+
+    persona = persona_create(workspace=workspace, name="Mei", phone="+85261234500", line=True)
+    contact = Contact.objects.get(pk=persona.contact_id)
+    identity = contact.identities.get(channel="line")
+    text = [{"type": "text", "text": "Hello"}]
+
+    with django_capture_on_commit_callbacks(execute=True):  # delivery runs after commit
+        message_send(workspace=workspace, contact=contact, channel="line", contents=text, purpose="test")
+    contact.refresh_from_db()
+    assert (contact.last_team_interaction_at, contact.last_marketing_at) == (None, None)  # a test send is neither
+
+    with django_capture_on_commit_callbacks(execute=True):  # delivery runs after commit
+        message_send(workspace=workspace, contact=contact, channel="line", contents=text, purpose="chat")
+    contact.refresh_from_db()
+    assert contact.last_team_interaction_at is not None and contact.last_marketing_at is None
+    team = contact.last_team_interaction_at
+
+    with django_capture_on_commit_callbacks(execute=True):  # delivery runs after commit
+        message_send(workspace=workspace, contact=contact, channel="line", contents=text, purpose="journey")
+    contact.refresh_from_db()
+    assert contact.last_marketing_at is not None and contact.last_team_interaction_at == team
+    journey = contact.last_marketing_at
+
+    with django_capture_on_commit_callbacks(execute=True):  # delivery runs after commit
+        message_send_bulk(workspace=workspace, identities=[identity], channel="line", contents=text,
+                          purpose="broadcast")
+    contact.refresh_from_db()
+    assert contact.last_marketing_at > journey and contact.last_team_interaction_at == team

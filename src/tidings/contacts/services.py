@@ -317,9 +317,8 @@ def contacts_touch(*, contact_ids, kind: str, at=None) -> None:
     """Move an interaction time forward (never back) for many contacts at once."""
     field = INTERACTION_FIELDS[kind]
     at = at or timezone.now()
-    Contact.objects.filter(Q(**{f"{field}__lt": at}) | Q(**{f"{field}__isnull": True}), pk__in=list(contact_ids)).update(
-        **{field: at}
-    )
+    older = Q(**{f"{field}__lt": at}) | Q(**{f"{field}__isnull": True})
+    Contact.objects.filter(older, pk__in=list(contact_ids)).update(**{field: at})
 
 
 # --- tags ----------------------------------------------------------------------------------------------------

@@ -21,7 +21,14 @@ from tidings.contacts.selectors import (
     contacts_with_details,
     merge_get,
 )
-from tidings.contacts.services import contact_create, contact_merge_undo, contact_update, contacts_merge, tags_add, tags_remove
+from tidings.contacts.services import (
+    contact_create,
+    contact_merge_undo,
+    contact_update,
+    contacts_merge,
+    tags_add,
+    tags_remove,
+)
 from tidings.core.errors import ServiceError
 from tidings.core.permissions import Permission
 
