@@ -1,4 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "integrations"
-urlpatterns = []
+urlpatterns = [
+    path("shopify/<uuid:public_id>", views.shopify_webhook, name="shopify_webhook"),
+]
