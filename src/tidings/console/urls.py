@@ -61,3 +61,6 @@ urlpatterns = [
 # Each of these view modules lists its own routes (the Social CDP pages).
 urlpatterns += [*contacts.URLS, *custom_attributes.URLS, *contact_imports.URLS, *social_binding.URLS]
 urlpatterns += [*notifications.URLS, *billing.URLS]  # LINE notification shortcut; balance and bills
+
+from .views import integrations  # noqa: E402  (tracking script and Shopify: settings/integrations…)
+urlpatterns += integrations.URLS
