@@ -34,3 +34,8 @@ register_request_body("POST", "/api/v1/contacts/{contact_id}/tags", {"tags": ["v
 register_request_body("PATCH", "/api/v1/contacts/{contact_id}", {"name": "Changed"})
 register_request_body("PATCH", "/api/v1/custom-attributes/{custom_attribute_id}", {"name": "Changed"})
 register_request_body("POST", "/api/v1/contacts/{contact_id}/merge", {"merged_id": 0})
+
+
+def merge_body(workspace) -> dict:
+    """A valid POST /api/v1/contacts/{contact_id}/merge body in `workspace` (for the permission matrix)."""
+    return {"merged_id": make_contact(workspace).pk}
