@@ -60,9 +60,11 @@ GROUPS: tuple[NavGroup, ...] = (
             "Orders created through Chat to Order / WhatsApp Commerce, with editing and batch export.")),
     )),
     NavGroup(_("Marketing"), (
-        NavItem("contacts", _("Contacts"), P.CONTACTS_VIEW, icon="id", description=_(
-            "Customer profiles merged across channels: tags, custom attributes, notes, subscription state, "
-            "import and export.")),
+        # Tags, custom attributes, import and export are tabs of the contacts pages, not items of their own.
+        NavItem("contacts", _("Contacts"), P.CONTACTS_VIEW, "console:contacts", icon="id",
+                matches=("console:contact", "console:tags", "console:custom_attributes",
+                         "console:custom_attribute_add", "console:custom_attribute_edit", "console:contact_import",
+                         "console:contact_export")),
         NavItem("audiences", _("Audiences"), P.AUDIENCES_MANAGE, icon="target", description=_(
             "Audience packages built from conditions such as tags, subscription and checkout periods, with "
             "live counts.")),
@@ -94,8 +96,8 @@ GROUPS: tuple[NavGroup, ...] = (
                 matches=("console:channel_add", "console:channel_test", "sandbox_phone:phones")),
         NavItem("staff-binding", _("Staff binding"), P.OMO_SETTINGS, icon="qr", description=_(
             "How customers are bound to sales staff by QR code: fixed or free binding, and transfer rules.")),
-        NavItem("billing", _("Billing"), P.BILLING_VIEW, icon="card", description=_(
-            "Your balance, SMS charges, monthly bills and usage export.")),
+        NavItem("billing", _("Billing"), P.BILLING_VIEW, "console:billing", icon="card",
+                matches=("console:billing_bills", "console:billing_bill", "console:billing_usage")),
         NavItem("tokens", _("API tokens"), P.TOKENS_MANAGE, "console:tokens", icon="key",
                 matches=("console:token_add",)),
         NavItem("timers", _("Timers"), P.TIMERS_VIEW, "console:timers", icon="clock"),
