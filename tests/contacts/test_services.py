@@ -237,14 +237,14 @@ def test_definition_rules(workspace, admin):
 
 def test_deleting_a_definition_removes_its_values(workspace, other_workspace):
     custom_attribute_create(workspace=workspace, key="city", name="City", type="text")
-    tier = custom_attribute_create(workspace=workspace, key="tier", name="Tier", type="text")
-    custom_attribute_create(workspace=other_workspace, key="tier", name="Tier", type="text")
-    mine = contact_create(workspace=workspace, attributes={"tier": "gold", "city": "Taipei"})
-    theirs = contact_create(workspace=other_workspace, attributes={"tier": "gold"})
+    tier = custom_attribute_create(workspace=workspace, key="tea-tier", name="Tier", type="text")
+    custom_attribute_create(workspace=other_workspace, key="tea-tier", name="Tier", type="text")
+    mine = contact_create(workspace=workspace, attributes={"tea-tier": "gold", "city": "Taipei"})
+    theirs = contact_create(workspace=other_workspace, attributes={"tea-tier": "gold"})
     assert custom_attribute_delete(workspace=workspace, attribute=tier) == 1
     assert Contact.objects.get(pk=mine.pk).attributes == {"city": "Taipei"}
-    assert Contact.objects.get(pk=theirs.pk).attributes == {"tier": "gold"}
-    _refused("attributes.tier", contact_update, workspace=workspace, contact=mine, attributes={"tier": "x"})
+    assert Contact.objects.get(pk=theirs.pk).attributes == {"tea-tier": "gold"}
+    _refused("attributes.tea-tier", contact_update, workspace=workspace, contact=mine, attributes={"tea-tier": "x"})
 
 
 def test_merged_contacts_are_hidden_from_filters_and_tag_counts(workspace):
