@@ -30,6 +30,7 @@ SAMPLE_BODIES = {
         "name": "matrix_template", "language": "en", "category": "UTILITY", "body": "Hi {{1}} again", "draft": True},
     ("POST", "/api/v1/sandbox/personas/{persona_id}/actions"): {"action": "open_link", "channel": "line",
                                                                 "url": "https://example.test/"},
+    ("POST", "/api/v1/billing/top-ups"): {"amount": "100", "note": "matrix"},
 }
 
 SEED_CELLS = [

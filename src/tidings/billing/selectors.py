@@ -92,18 +92,19 @@ def _usage(workspace: Workspace, start: datetime.datetime, end: datetime.datetim
 
 _TOTALS = {
     # SMS sent and charged, net of refunds; refunded ones are counted separately.
-    "messages": Count("id", filter=Q(kind=EntryKind.SMS_CHARGE)),
-    "refunded": Count("id", filter=Q(kind=EntryKind.REFUND)),
-    "segments": Sum("segments", filter=Q(kind=EntryKind.SMS_CHARGE)),
-    "refunded_segments": Sum("segments", filter=Q(kind=EntryKind.REFUND)),
+    "n_charged": Count("id", filter=Q(kind=EntryKind.SMS_CHARGE)),
+    "n_refunded": Count("id", filter=Q(kind=EntryKind.REFUND)),
+    "seg_charged": Sum("segments", filter=Q(kind=EntryKind.SMS_CHARGE)),
+    "seg_refunded": Sum("segments", filter=Q(kind=EntryKind.REFUND)),
     "net": Sum("amount"),
 }
 
 
 def _row(values: dict) -> dict:
     return {
-        "messages": values["messages"], "refunded": values["refunded"], "segments": values["segments"] or 0,
-        "refunded_segments": -(values["refunded_segments"] or 0), "cost": -(values["net"] or Decimal("0")),
+        "messages": values["n_charged"], "refunded": values["n_refunded"], "segments": values["seg_charged"] or 0,
+        "refunded_segments": -(values["seg_refunded"] or 0),
+        "cost": -(values["net"] or Decimal("0")).quantize(Decimal("0.01")),
     }
 
 
@@ -144,3 +145,32 @@ def feature_label(value: str) -> str:
 
 def channel_label(value: str) -> str:
     return {"sms": "SMS"}.get(value, value)
+
+
+def usage_export_rows(workspace: Workspace, *, start: datetime.datetime, end: datetime.datetime) -> list[list]:
+    """One row per SMS charged in [start, end): local time, feature, channel, phone, segments, cost, status, error,
+    reference. Phone, delivery status and error come from the message, when it still exists."""
+    from tidings.messaging.models import Message
+
+    charges = list(LedgerEntry.objects.for_workspace(workspace).filter(
+        kind=EntryKind.SMS_CHARGE, created_at__gte=start, created_at__lt=end).order_by("created_at", "id")
+        .select_related("refund"))
+    ids = {c.message_id for c in charges if c.message_id}
+    messages = {m.pk: m for m in Message.objects.for_workspace(workspace).filter(pk__in=ids)
+                .select_related("identity", "contact")}
+    tz = zone(workspace)
+    rows = []
+    for charge in charges:
+        message = messages.get(charge.message_id)
+        phone = ""
+        if message is not None:
+            phone = (message.identity.external_id if message.identity else "") or message.contact.phone
+        refunded = getattr(charge, "refund", None) is not None
+        status = _("Refunded") if refunded else (message.get_status_display() if message else _("Charged"))
+        error = ""
+        if message is not None and message.error:
+            error = str(message.error.get("ErrorMessage") or message.error.get("message") or message.error)
+        rows.append([charge.created_at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S"), feature_label(charge.feature),
+                     channel_label(charge.channel), phone, charge.segments, float(-charge.amount), str(status), error,
+                     charge.reference])
+    return rows

@@ -329,7 +329,9 @@ def bill_generate(*, workspace: Workspace, month: datetime.date) -> tuple[Bill, 
                 total=sum((line["cost"] for line in lines), Decimal("0")), balance_at_end=balance,
                 email_to=", ".join(_recipients(workspace)), created_at=clock.now(workspace))
     bill.email_subject, bill.email_text, bill.email_html = emails.bill_email(workspace, bill)
-    if not bill.email_to:
+    if not lines:  # nothing to pay: kept for the record, not mailed
+        bill.email_status, bill.email_error = EmailStatus.SKIPPED, "no SMS this month"
+    elif not bill.email_to:
         bill.email_status, bill.email_error = EmailStatus.SKIPPED, "no billing email and no active Admin"
     try:
         with transaction.atomic():

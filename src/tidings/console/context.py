@@ -2,8 +2,10 @@
 
 from django.conf import settings
 
+from tidings.billing.selectors import low_balance_warning
+from tidings.core.permissions import Permission
 from tidings.core.roles import Role
-from tidings.core.selectors import active_memberships
+from tidings.core.selectors import active_memberships, member_can
 
 from .navigation import navigation
 
@@ -23,4 +25,10 @@ def console(request):
         context["nav_groups"] = navigation(membership, url_name=url_name, slug=slug)
         context["seats"] = list(active_memberships(user)) if membership is not None else []
         context["role_label"] = Role(membership.role).label if membership is not None else ""
+        if membership is not None:
+            # The low-balance bar: amounts and the link for those who may see billing; others only learn that SMS
+            # is paused (their notifications fall short of SMS), not the balance.
+            sees_billing = member_can(membership, Permission.BILLING_VIEW)
+            context["billing_warning"] = low_balance_warning(membership.workspace, detailed=sees_billing)
+            context["billing_warning_link"] = sees_billing
     return context
