@@ -6,4 +6,5 @@ urlpatterns = [
     path("twilio/", include("tidings.sandbox.fake_twilio.urls")),
     path("graph/", include("tidings.sandbox.fake_graph.urls")),
     path("", include("tidings.sandbox.phone.urls")),
+    path("", include("tidings.sandbox.shop")),  # the demo shop: /sandbox/shop…
 ]
