@@ -484,3 +484,30 @@ def test_custom_attribute_values_of_deleted_definitions_are_not_shown(workspace,
     contact_update(workspace=workspace, contact=mei, attributes={"drink": "Oolong"})
     custom_attribute_delete(workspace=workspace, attribute=CustomAttribute.objects.get(key="drink"))
     assert "Oolong" not in client_for(Role.MARKETER).get(profile_url(mei)).content.decode()
+
+
+# --- the demo ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_demo_fills_the_contact_pages(console_client):
+    from tidings.contacts.models import ContactMerge
+    from tidings.core.models import Membership
+    from tidings.demo.loader import demo_load
+
+    workspace = demo_load()
+    admin = Membership.objects.get(workspace=workspace, user__email="admin@demo.test")
+    admin.user.language = "en"
+    admin.user.save(update_fields=["language"])
+    client = console_client(admin)
+    merge = ContactMerge.objects.get(workspace=workspace)
+    page = client.get(profile_url(merge.kept)).content.decode()
+    for text in ("VIP", "金卡 Gold", "1990-04-12", "常客，喜歡少甜", "港式凍檸茶禮盒", "data-undo-merge",
+                 "Mei Chan was merged into this contact"):
+        assert text in page, text
+    listing = client.get(LIST, {"tag": "VIP"}).content.decode()
+    assert listing.count("data-contact=") == 2
+    assert "生日 Birthday" in client.get(reverse("console:custom_attributes")).content.decode()
+    before = (Contact.objects.count(), ContactNote.objects.count(), TrackingEvent.objects.count())
+    demo_load()
+    assert (Contact.objects.count(), ContactNote.objects.count(), TrackingEvent.objects.count()) == before

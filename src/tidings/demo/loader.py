@@ -56,7 +56,9 @@ def _demo_load() -> Workspace:
         if not user.check_password(settings.DEMO_PASSWORD):
             user.set_password(settings.DEMO_PASSWORD)
             user.save(update_fields=["password"])
+    from .contacts import demo_contacts
     from .personas import demo_channels_and_personas
 
     demo_channels_and_personas(workspace)
+    demo_contacts(workspace)
     return workspace
