@@ -5,13 +5,16 @@
 cannot make the generated matrix agree with itself.
 """
 
+import re
+
 import pytest
 
+from tests.support import cross_workspace as xws
 from tidings.api.permissions import ANY_MEMBER, api_routes
 from tidings.core.permissions import Permission, role_may
 from tidings.core.roles import Role
-from tidings.core.services import store_create
 
+xws.load_factory_modules()
 ROUTES = api_routes()
 
 # Bodies an allowed role can send successfully; anything else gets {}.
@@ -31,6 +34,10 @@ SAMPLE_BODIES = {
     ("POST", "/api/v1/sandbox/personas/{persona_id}/actions"): {"action": "open_link", "channel": "line",
                                                                 "url": "https://example.test/"},
     ("POST", "/api/v1/billing/top-ups"): {"amount": "100", "note": "matrix"},
+    ("POST", "/api/v1/custom-attributes"): {"key": "matrix", "name": "Matrix", "type": "text"},
+    ("POST", "/api/v1/contacts"): {"name": "Matrix contact", "phone": "+85261234567"},
+    ("POST", "/api/v1/events"): {"events": [{"type": "view_product", "visitor_id": "matrix-visitor",
+                                             "properties": {"product_id": "tea-1"}}]},
 }
 
 SEED_CELLS = [
@@ -74,40 +81,28 @@ def test_the_registry_lists_the_foundation_routes():
 
 
 def _call(client, route, workspace, make_member):
-    path = route.path
-    if "{member_id}" in path:
-        path = path.replace("{member_id}", str(make_member(workspace, Role.CS_AGENT).pk))
-    if "{store_id}" in path:
-        store = store_create(workspace=workspace, actor=None, name="Matrix store", code="MATRIX")
-        path = path.replace("{store_id}", str(store.pk))
-    if "{persona_id}" in path:
-        from tidings.sandbox.personas import persona_create
-
-        persona = persona_create(workspace=workspace, name="Matrix", phone="+85269870098", line=False)
-        path = path.replace("{persona_id}", str(persona.pk))
-    if "{message_id}" in path:
-        from tests.messaging.cross_workspace_factories import make_message
-
-        path = path.replace("{message_id}", str(make_message(workspace).pk))
-    if path.startswith("/api/v1/whatsapp-templates"):
+    """Call `route` in `workspace` with ids from the cross-workspace object factories and a valid body."""
+    if route.path.startswith("/api/v1/whatsapp-templates"):
         from tidings.channels.selectors import account_for_channel
         from tidings.channels.services import account_create
 
         account_for_channel(workspace, "whatsapp") or account_create(
             workspace=workspace, actor=None, channel="whatsapp", name="Matrix WhatsApp")  # submit and sync need one
-    if "{whatsapp_template_id}" in path:
-        from tests.message_templates.cross_workspace_factories import make_whatsapp_template
-
-        path = path.replace("{whatsapp_template_id}", str(make_whatsapp_template(workspace).pk))
-    assert "{" not in path, f"test_permissions does not know how to fill {route.path}"
+    path = route.path
+    for kwarg in re.findall(r"{(\w+_id)}", path):
+        assert kwarg in xws.OBJECT_FACTORIES, f"no object factory for {kwarg} (tests/support/cross_workspace.py)"
+        path = path.replace(f"{{{kwarg}}}", str(xws.OBJECT_FACTORIES[kwarg](workspace).pk))
     method = route.method.lower()
     if method in {"get", "delete"}:
         return getattr(client, method)(path)
-    if (route.method, route.path) == ("POST", "/api/v1/messages"):
-        from tests.messaging.cross_workspace_factories import send_body
-
-        return client.post(path, send_body(workspace))
-    return getattr(client, method)(path, SAMPLE_BODIES.get((route.method, route.path), {}))
+    key = (route.method, route.path)
+    if key in SAMPLE_BODIES:
+        body = SAMPLE_BODIES[key]
+    elif key in xws.VALID_BODIES:
+        body = xws.VALID_BODIES[key](workspace)
+    else:
+        body = xws.REQUEST_BODIES.get(key, {})
+    return getattr(client, method)(path, body)
 
 
 @pytest.mark.parametrize("role", list(Role), ids=str)

@@ -2,7 +2,7 @@
 
 import itertools
 
-from tests.support.cross_workspace import register_object_factory, register_request_body
+from tests.support.cross_workspace import register_object_factory, register_request_body, register_valid_body
 
 _seq = itertools.count(1)
 
@@ -39,3 +39,6 @@ register_request_body("POST", "/api/v1/contacts/{contact_id}/merge", {"merged_id
 def merge_body(workspace) -> dict:
     """A valid POST /api/v1/contacts/{contact_id}/merge body in `workspace` (for the permission matrix)."""
     return {"merged_id": make_contact(workspace).pk}
+
+
+register_valid_body("POST", "/api/v1/contacts/{contact_id}/merge", merge_body)

@@ -1,4 +1,4 @@
-from tests.support.cross_workspace import register_object_factory
+from tests.support.cross_workspace import register_object_factory, register_valid_body
 
 
 def make_message(workspace):
@@ -28,3 +28,6 @@ def send_body(workspace) -> dict:
     ChannelIdentity.objects.create(workspace=workspace, contact=contact, channel="line", account=account,
                                    external_id=f"U{contact.pk:032x}", subscribed=True)
     return {"contact_id": contact.pk, "channel": "line", "messages": [{"type": "text", "text": "Hello"}]}
+
+
+register_valid_body("POST", "/api/v1/messages", send_body)

@@ -30,6 +30,10 @@ or a conftest), but a ``cross_workspace_factories.py`` file anywhere under ``tes
 
 A route whose body must be valid before the id is looked up (a POST with required fields) can register the body
 to send: ``register_request_body("POST", "/api/v1/conversations/{conversation_id}/messages", {"text": "hi"})``.
+
+The API permission matrix (tests/api/test_permissions.py) fills ids from the same factories. A route whose body
+must also *succeed* for an allowed role, and needs objects of that workspace to do so, registers a body factory:
+``register_valid_body("POST", "/api/v1/contacts/{contact_id}/merge", lambda ws: {"merged_id": ...})``.
 """
 
 import importlib
@@ -46,6 +50,7 @@ ObjectFactory = Callable[[object], models.Model]
 
 OBJECT_FACTORIES: dict[str, ObjectFactory] = {}
 REQUEST_BODIES: dict[tuple[str, str], dict] = {}
+VALID_BODIES: dict[tuple[str, str], Callable[[object], dict]] = {}
 _seq = itertools.count(1)
 
 
@@ -67,6 +72,11 @@ def object_factory(kwarg: str):
         return register_object_factory(kwarg, func)
 
     return register
+
+
+def register_valid_body(method: str, route: str, factory: Callable[[object], dict]) -> None:
+    """A body an allowed role's call succeeds with, built in the given workspace (for the permission matrix)."""
+    VALID_BODIES[(method.upper(), route)] = factory
 
 
 def register_request_body(method: str, route: str, body: dict) -> None:
