@@ -109,7 +109,7 @@ def visitor_attach_contact(*, workspace, visitor: Visitor, contact: Contact, rea
     the two contacts are one person: they are merged (`reason`, `detail` recorded) and the kept one returned."""
     from .merging import contacts_merge
 
-    visitor = Visitor.objects.select_for_update().select_related("contact").get(
+    visitor = Visitor.objects.select_for_update(of=("self",)).select_related("contact").get(
         pk=visitor.pk, workspace=workspace)
     contact = _root(contact)
     if contact.workspace_id != workspace.pk:
