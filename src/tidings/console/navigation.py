@@ -77,8 +77,8 @@ GROUPS: tuple[NavGroup, ...] = (
             "Reminders to bound customers who left items in their cart, with a restart cycle.")),
         NavItem("coupons", _("Coupons"), P.COUPONS_MANAGE, icon="ticket", description=_(
             "Coupon cards that customers claim in chat, binding their social identity as they do.")),
-        NavItem("notifications", _("Notifications"), P.NOTIFICATIONS_MANAGE, icon="bell", description=_(
-            "Order and shipping notifications over LINE notification messages, with push and SMS fallback.")),
+        NavItem("notifications", _("Notifications"), P.NOTIFICATIONS_MANAGE, "console:notifications", icon="bell",
+                matches=("console:notification_add", "console:notification_edit", "console:notification_detail")),
         NavItem("whatsapp-templates", _("WhatsApp templates"), P.WHATSAPP_TEMPLATES_MANAGE,
                 "console:whatsapp_templates", icon="chat",
                 matches=("console:whatsapp_template_add", "console:whatsapp_template_edit")),
