@@ -86,6 +86,8 @@ def test_the_console_bar_is_detailed_for_admins_and_soft_for_others(low_rules, m
     assert b"Go to billing" in admin_page.content
     assert b"data-billing-warning" in marketer_page.content and b"0.00 TWD" not in marketer_page.content
     assert b"Ask an Admin" in marketer_page.content
+    agent_page = console_client(make_member(low_rules, Role.CS_AGENT)).get("/")
+    assert b"data-billing-warning" not in agent_page.content  # nothing they send is SMS-billed
 
 
 def test_no_bar_while_billing_is_unused(workspace, admin, console_client):

@@ -5,6 +5,7 @@ settings so a charge reads and moves it under one row lock (services.py), which 
 charges; every entry stores the balance it left (`balance_after`), so the sum can always be checked against it.
 """
 
+import datetime
 from decimal import Decimal
 
 from django.db import models
@@ -151,6 +152,11 @@ class Bill(models.Model):
 
     def __str__(self):
         return f"bill {self.month:%Y-%m}"
+
+    @property
+    def last_day(self):
+        """The billed month's last day (period_end is the exclusive midnight after it)."""
+        return (self.month.replace(day=28) + datetime.timedelta(days=4)).replace(day=1) - datetime.timedelta(days=1)
 
 
 class LowBalanceEmail(models.Model):

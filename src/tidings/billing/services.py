@@ -326,7 +326,7 @@ def bill_generate(*, workspace: Workspace, month: datetime.date) -> tuple[Bill, 
     bill = Bill(workspace=workspace, month=month, period_start=start, period_end=end, currency=workspace.currency,
                 lines=[{**line, "cost": str(line["cost"])} for line in lines],
                 sms_count=sum(line["messages"] for line in lines), segments=sum(line["segments"] for line in lines),
-                total=sum((line["cost"] for line in lines), Decimal("0")), balance_at_end=balance,
+                total=sum((line["cost"] for line in lines), Decimal("0.00")), balance_at_end=balance,
                 email_to=", ".join(_recipients(workspace)), created_at=clock.now(workspace))
     bill.email_subject, bill.email_text, bill.email_html = emails.bill_email(workspace, bill)
     if not lines:  # nothing to pay: kept for the record, not mailed

@@ -26,9 +26,11 @@ def console(request):
         context["seats"] = list(active_memberships(user)) if membership is not None else []
         context["role_label"] = Role(membership.role).label if membership is not None else ""
         if membership is not None:
-            # The low-balance bar: amounts and the link for those who may see billing; others only learn that SMS
-            # is paused (their notifications fall short of SMS), not the balance.
+            # The low-balance bar: amounts and the link for those who may see billing; those running features that
+            # send SMS (notifications, phone binding) only learn that SMS is paused, not the balance; others nothing.
             sees_billing = member_can(membership, Permission.BILLING_VIEW)
-            context["billing_warning"] = low_balance_warning(membership.workspace, detailed=sees_billing)
-            context["billing_warning_link"] = sees_billing
+            if sees_billing or member_can(membership, Permission.NOTIFICATIONS_MANAGE) or member_can(
+                    membership, Permission.SOCIAL_BINDING_MANAGE):
+                context["billing_warning"] = low_balance_warning(membership.workspace, detailed=sees_billing)
+                context["billing_warning_link"] = sees_billing
     return context
