@@ -23,7 +23,7 @@ from pathlib import PurePath
 from django.conf import settings
 from django.core import signing
 from django.core.files.storage import default_storage
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -35,8 +35,8 @@ from tidings.core.services import audit_record
 from tidings.core.tasking import enqueue_on_commit
 
 from .attributes import attribute_value
-from .models import Contact, ContactImport, CustomAttribute, JobStatus
-from .services import MEMBER_ID_MAX, NAME_MAX, email_normalize, phone_normalize, tag_names_clean, tags_add
+from .models import Contact, ContactImport, ContactTag, CustomAttribute, JobStatus, Tag
+from .services import MEMBER_ID_MAX, NAME_MAX, email_normalize, phone_normalize, tag_names_clean
 from .tabular import MAX_FILE_BYTES, MAX_ROWS, table_count, table_open
 
 logger = logging.getLogger(__name__)
@@ -333,7 +333,40 @@ class _Planner:
         return new, changed, tags, created, updated, errors
 
 
-def _write(workspace: Workspace, plan, by) -> None:
+def _bulk_set(contacts: list[Contact], fields: list[str]) -> None:
+    """UPDATE … FROM (VALUES …): one statement per 500 contacts, each row its own values. Django's bulk_update
+    builds a CASE WHEN per contact and field, which cost more than the rest of an import together."""
+    table, qn = Contact._meta.db_table, connection.ops.quote_name
+    columns = ["id", *fields]
+    prep = [Contact._meta.get_field(f) for f in fields]
+    select = ", ".join(f"column{i + 1} AS {qn(c)}" for i, c in enumerate(columns))
+    assign = ", ".join(f"{qn(f)} = v.{qn(f)}" for f in fields)
+    row = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    with connection.cursor() as cursor:
+        for start in range(0, len(contacts), 500):
+            batch = contacts[start:start + 500]
+            params = []
+            for contact in batch:
+                params.append(contact.pk)
+                params += [field.get_db_prep_save(getattr(contact, field.attname), connection) for field in prep]
+            cursor.execute(f"UPDATE {qn(table)} SET {assign} FROM (SELECT {select} FROM (VALUES "
+                           f"{', '.join([row] * len(batch))}) AS vals) AS v WHERE {qn(table)}.{qn('id')} = v.{qn('id')}",
+                           params)
+
+
+def _tags_attach(workspace: Workspace, tags: dict[str, list[Contact]]) -> None:
+    """Add tags (made when new) to contacts: what services.tags_add does, for a whole chunk in two statements."""
+    if not tags:
+        return
+    Tag.objects.bulk_create([Tag(workspace=workspace, name=n) for n in tags], ignore_conflicts=True)
+    tag_ids = dict(Tag.objects.for_workspace(workspace).filter(name__in=list(tags)).values_list("name", "pk"))
+    at = clock.now(workspace)
+    pairs = {(c.pk, tag_ids[name]) for name, contacts in tags.items() for c in contacts}
+    ContactTag.objects.bulk_create([ContactTag(workspace=workspace, contact_id=c, tag_id=t, created_at=at)
+                                    for c, t in pairs], ignore_conflicts=True, batch_size=1000)
+
+
+def _write(workspace: Workspace, plan) -> None:
     new, changed, tags, *_counts = plan
     if any(c.member_id for c in new) or any("member_id" in f for _c, f in changed.values()):
         # Member ids are unique among live contacts without a database constraint: serialise with contact_create.
@@ -345,10 +378,8 @@ def _write(workspace: Workspace, plan, by) -> None:
         for contact, changed_fields in changed.values():
             contact.updated_at = now
             fields |= changed_fields
-        Contact.objects.bulk_update([c for c, _f in changed.values()], [*sorted(fields), "updated_at"],
-                                    batch_size=500)
-    for name, contacts in tags.items():
-        tags_add(workspace=workspace, contact_ids={c.pk for c in contacts}, names=[name], by=by)
+        _bulk_set([c for c, _f in changed.values()], [*sorted(fields), "updated_at"])
+    _tags_attach(workspace, tags)
 
 
 class _Superseded(Exception):
@@ -369,7 +400,7 @@ class _Job:
         job.processed_rows += rows
         job.created_count += created
         job.updated_count += updated
-        job.error_count += len(errors)
+        job.error_count += len({e["row"] for e in errors})  # failed rows (a row may have several problems)
         room = MAX_ERRORS - len(job.errors)
         if room > 0 and errors:
             job.errors = [*job.errors, *errors[:room]]
@@ -385,7 +416,7 @@ class _Job:
             if locked is None or locked["status"] != JobStatus.RUNNING or locked["processed_rows"] != offset:
                 raise _Superseded
             plan = self.planner.plan(valid)
-            _write(self.workspace, plan, self.job.created_by)
+            _write(self.workspace, plan)
             self._progress(count, plan[3], plan[4], errors + plan[5])
 
     def _chunk(self, rows: list[CleanRow]) -> None:

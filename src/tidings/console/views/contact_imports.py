@@ -156,8 +156,8 @@ def _import_context(job) -> dict:
     running = job.status in (JobStatus.PENDING, JobStatus.RUNNING)
     job.by_label = _who(job)
     return {"job": job, "percent": min(percent, 100), "running": running, "errors": job.errors[:ERRORS_SHOWN],
-            "errors_hidden": max(job.error_count - ERRORS_SHOWN, 0),
-            "errors_kept": len(job.errors) < job.error_count,
+            "errors_hidden": max(len(job.errors) - ERRORS_SHOWN, 0),
+            "errors_capped": len(job.errors) >= contact_imports.MAX_ERRORS,
             "mapped": [(header, target) for header, target in job.mapping.items() if target]}
 
 
