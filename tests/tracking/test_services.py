@@ -16,6 +16,7 @@ from tidings.contacts.tracking import (
     events_record,
     visitor_attach_contact,
     visitor_by_cart_token,
+    visitor_detach_contact,
     visitor_identify,
     visitor_touch,
 )
@@ -241,3 +242,19 @@ def test_contact_events_are_the_contacts_own_newest_first(workspace, other_works
     assert contact_events(workspace, mei, limit=1)[0].type == "purchase"
     assert contact_events(other_workspace, mei) == []
 
+
+
+def test_detach_makes_the_browser_anonymous_again(workspace):
+    contact = contact_create(workspace=workspace, name="Mei", member_id="M-1")
+    events_collect(workspace=workspace, visitor_id=VID, events=[_view("w1")])
+    events_record(workspace=workspace, source="api", events=[_view(member_id="M-1", visitor_id=VID)])
+    visitor = Visitor.objects.get()
+    assert visitor.contact_id == contact.pk and TrackingEvent.objects.filter(contact=contact).count() == 2
+
+    visitor_detach_contact(workspace=workspace, visitor=visitor)
+    visitor.refresh_from_db()
+    assert visitor.contact_id is None
+    # The script's event leaves the timeline; the one the shop's server named the contact for stays.
+    assert [e.source for e in contact_events(workspace, contact)] == ["api"]
+    events_collect(workspace=workspace, visitor_id=VID, events=[_view("w2")])
+    assert TrackingEvent.objects.get(dedupe_key="w2").contact_id is None

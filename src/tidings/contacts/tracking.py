@@ -126,6 +126,18 @@ def visitor_attach_contact(*, workspace, visitor: Visitor, contact: Contact, rea
     return contact
 
 
+@transaction.atomic
+def visitor_detach_contact(*, workspace, visitor: Visitor) -> None:
+    """Make the browser anonymous again (unbinding what attached it): it loses its contact, and so do the events
+    its script sent. Events a server named the contact for (API, Shopify) stay on the contact's timeline."""
+    visitor = Visitor.objects.select_for_update(of=("self",)).get(pk=visitor.pk, workspace=workspace)
+    if visitor.contact_id is None:
+        return
+    TrackingEvent.objects.filter(visitor=visitor, contact_id=visitor.contact_id, source=EventSource.WEB).update(
+        contact=None)
+    Visitor.objects.filter(pk=visitor.pk).update(contact=None)
+
+
 def _other_person(current: Contact, named: Contact) -> bool:
     """Two member ids on one browser are two people (a shared computer), not one to merge."""
     return bool(current.member_id and named.member_id and current.member_id != named.member_id)
