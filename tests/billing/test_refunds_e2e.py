@@ -83,5 +83,6 @@ def test_sms_the_provider_refuses_outright_is_refunded(workspace, sms_account):
     message = send_charged(workspace, PERSONA_PHONE, "Your order has shipped")
     message.refresh_from_db()
     assert message.status == MessageStatus.FAILED  # a 4xx answer: failed at once, no status callback
-    assert LedgerEntry.objects.for_workspace(workspace).filter(kind=EntryKind.REFUND, message_id=message.pk).count() == 1
+    refunds = LedgerEntry.objects.for_workspace(workspace).filter(kind=EntryKind.REFUND, message_id=message.pk)
+    assert refunds.count() == 1
     assert balance_get(workspace) == Decimal("10")

@@ -8,7 +8,6 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from .periods import zone
 
 
 def email_language(workspace) -> str:
@@ -30,9 +29,9 @@ def bill_email(workspace, bill) -> tuple[str, str, str]:
     from .selectors import channel_label, feature_label
 
     with translation.override(email_language(workspace)):
-        lines = [{**line, "feature_label": feature_label(line["feature"]), "channel_label": channel_label(line["channel"])}
-                 for line in bill.lines]
-        context = {"workspace": workspace, "bill": bill, "lines": lines, "zone": zone(workspace),
+        lines = [{**line, "feature_label": feature_label(line["feature"]),
+                  "channel_label": channel_label(line["channel"])} for line in bill.lines]
+        context = {"workspace": workspace, "bill": bill, "lines": lines,
                    "console_url": f"{settings.BASE_URL}/billing/bills"}
         subject = _("%(workspace)s: SMS bill for %(month)s") % {"workspace": workspace.name,
                                                                  "month": bill.month.strftime("%Y-%m")}

@@ -127,7 +127,8 @@ def balance_adjust(*, workspace: Workspace, actor: User | None, amount, note: st
 
 
 @transaction.atomic
-def sms_quota_migrate(*, workspace: Workspace, quota: int, actor: User | None = None) -> tuple[LedgerEntry | None, bool]:
+def sms_quota_migrate(*, workspace: Workspace, quota: int,
+                      actor: User | None = None) -> tuple[LedgerEntry | None, bool]:
     """Convert a former SMS quota 1:1 into balance: one "balance adjustment" noted "SMS balance migration".
 
     Idempotent per workspace: a second run adds nothing and returns (the first entry, False). A quota of 0 writes
