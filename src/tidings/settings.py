@@ -132,6 +132,14 @@ WHITENOISE_USE_FINDERS = True
 MEDIA_URL = "/media/"
 MEDIA_ROOT = VAR_DIR / "media"
 
+# Bills and low-balance warnings are emails. Without an SMTP server configured they are written as files under
+# var/mail (and stay viewable in the console); set TIDINGS_EMAIL_BACKEND + Django's EMAIL_* for real delivery.
+EMAIL_BACKEND = os.environ.get("TIDINGS_EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
+EMAIL_FILE_PATH = VAR_DIR / "mail"
+EMAIL_HOST = os.environ.get("TIDINGS_EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("TIDINGS_EMAIL_PORT", "25"))
+DEFAULT_FROM_EMAIL = os.environ.get("TIDINGS_FROM_EMAIL", "Tidings <no-reply@tidings.localhost>")
+
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 
