@@ -281,14 +281,14 @@ def test_a_failed_row_changes_nothing_on_the_contact_it_matches(workspace, admin
 
 
 def test_a_row_the_database_refuses_fails_alone(workspace, admin, monkeypatch, django_capture_on_commit_callbacks):
-    real_bulk_create = Contact.objects.bulk_create
+    real_insert = imports._bulk_insert
 
-    def picky_bulk_create(objs, *args, **kwargs):
-        if any(o.name == "BOOM" for o in objs):
+    def picky_insert(contacts):
+        if any(c.name == "BOOM" for c in contacts):
             raise DatabaseError("value too long")
-        return real_bulk_create(objs, *args, **kwargs)
+        return real_insert(contacts)
 
-    monkeypatch.setattr(Contact.objects, "bulk_create", picky_bulk_create)
+    monkeypatch.setattr(imports, "_bulk_insert", picky_insert)
     rows = [["name", "phone"], ["One", "61234561"], ["BOOM", "61234562"], ["Three", "61234563"]]
     job = run_import(workspace, csv_file(rows), by=admin, commits=django_capture_on_commit_callbacks)
     assert (job.status, job.created_count, job.error_count) == (JobStatus.DONE, 2, 1)
