@@ -1,8 +1,10 @@
 """Tracked links: tappable URLs are rewritten to /l/<token>; a click redirects and counts once per message."""
 
+from urllib.parse import parse_qs, urlsplit
+
 import pytest
 
-from tidings.messaging.links import contents_have_links, links_prepare
+from tidings.messaging.links import contents_have_links, links_prepare, tid_read
 from tidings.messaging.models import Message, MessageEvent, TrackedLink
 from tidings.messaging.services import message_send
 
@@ -62,7 +64,10 @@ def test_a_click_redirects_and_counts_once_per_message(client, workspace, probe,
     link = TrackedLink.objects.get(message=message, url="https://a.example/x")
     for _ in range(3):
         response = client.get(f"/l/{link.token}")
-        assert response.status_code == 302 and response["Location"] == "https://a.example/x"
+        # The destination gets a signed `_tid` naming the clicked message (the binding app's tracked-link binding).
+        assert response.status_code == 302 and response["Location"].startswith("https://a.example/x?_tid=")
+        tid = parse_qs(urlsplit(response["Location"]).query)["_tid"][0]
+        assert tid_read(tid)["m"] == message.pk
         assert "no-cache" in response["Cache-Control"] or "max-age=0" in response["Cache-Control"]
     other = TrackedLink.objects.get(message=message, url="https://q.example")
     assert client.get(f"/l/{other.token}").status_code == 302

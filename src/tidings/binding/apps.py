@@ -5,3 +5,7 @@ class BindingConfig(AppConfig):
     name = "tidings.binding"
     label = "binding"
     verbose_name = "Social identity binding"
+
+    def ready(self):
+        # Registers the inbound-event consumer with channels.inbound (channels may not import binding).
+        from . import inbound  # noqa: F401

@@ -1,4 +1,12 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
+from . import views
+
+# Mounted at /bind/: the browser endpoints the shop's pages call (CORS, JSON).
 app_name = "binding"
-urlpatterns = []
+urlpatterns = [
+    path("v1/start", views.start, name="start"),
+    path("v1/status", views.status, name="status"),
+    path("v1/line-link", views.line_link, name="line_link"),
+    path("v1/tracked", views.tracked, name="tracked"),
+]

@@ -7,10 +7,19 @@ an agent wrote, and LINE shows text URLs as they are.
 
 import copy
 import secrets
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
+from django.core import signing
+
+from tidings.core import clock
 
 from .models import TrackedLink
+
+# A tracked link's redirect adds `_tid`: a signed (message id, workspace id, click time) the shop page's script
+# hands to /bind/v1/tracked so the binding app can bind that browser to the message's recipient (SPEC D2).
+TID_PARAM = "_tid"
+TID_SALT = "tidings.messaging.tracked-link-tid"
 
 
 def link_url(token: str) -> str:
@@ -63,3 +72,35 @@ def links_prepare(message, content: dict) -> tuple[dict, list[TrackedLink]]:
             )
         action["uri"] = link_url(link.token)
     return content, list(by_url.values())
+
+
+def tid_make(*, message_id: int, workspace_id: int, at) -> str:
+    """Signed, not encrypted: it says which message was clicked and when (workspace clock, epoch seconds)."""
+    return signing.dumps({"m": message_id, "w": workspace_id, "t": int(at.timestamp())}, salt=TID_SALT)
+
+
+def tid_read(tid: str) -> dict | None:
+    """{"m": message id, "w": workspace id, "t": click time} of a tid we signed; None when forged or malformed."""
+    try:
+        data = signing.loads(tid, salt=TID_SALT)
+    except signing.BadSignature:
+        return None
+    if not isinstance(data, dict) or not all(isinstance(data.get(key), int) for key in ("m", "w", "t")):
+        return None
+    return data
+
+
+def url_with_param(url: str, name: str, value: str) -> str:
+    """The URL with one query parameter added (kept before any #fragment)."""
+    parts = urlsplit(url)
+    query = f"{parts.query}&" if parts.query else ""
+    return urlunsplit(parts._replace(query=query + urlencode({name: value})))
+
+
+def tracked_link_destination(*, token: str, url: str) -> str:
+    """Where a click on the tracked link `token` goes: its URL with a fresh `_tid` for the clicked message."""
+    link = TrackedLink.objects.select_related("workspace").filter(token=token).first()
+    if link is None:
+        return url
+    tid = tid_make(message_id=link.message_id, workspace_id=link.workspace_id, at=clock.now(link.workspace))
+    return url_with_param(url, TID_PARAM, tid)

@@ -5,11 +5,13 @@ through `personas.persona_act`, i.e. reaches Tidings as the provider's signed we
 """
 
 from functools import wraps
+from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -21,6 +23,7 @@ from ..fake_line.services import sandbox_line_impression
 from ..models import SandboxDelivery
 from ..personas import USER_KIND, persona_act, persona_deliveries, persona_get, personas_list, sandbox_account
 from ..personas_meta import DEMO_CATALOG, META_CHANNELS, persona_in_window, persona_meta_read, persona_on
+from .deeplinks import deeplink_check, deeplink_open_ref, personas_on_channel
 from .render import timeline
 from .render_meta import meta_timeline
 
@@ -131,7 +134,43 @@ def phone_list(request):
 def phone(request, persona_id):
     persona = _persona(request, persona_id)
     tab = _tab(request, persona)
-    return render(request, "sandbox/phone.html", _chat_context(request, persona, tab))
+    context = _chat_context(request, persona, tab)
+    # A deep link (LINE oaMessage, wa.me) opens the chat with its message typed in, not yet sent.
+    context["prefill"] = request.GET.get("text", "")[:5000]
+    return render(request, "sandbox/phone.html", context)
+
+
+@sandbox_member
+def open_link(request):
+    """A binding deep link of a sandbox account: choose whose phone opens it (see deeplinks.py)."""
+    source = request.POST if request.method == "POST" else request.GET
+    channel, text, ref = source.get("channel", ""), source.get("text", ""), source.get("ref", "")
+    error = None
+    try:
+        deeplink_check(channel, text=text, ref=ref)
+    except ServiceError as exc:
+        return render(request, "sandbox/open_link.html", {"error": str(exc.message)}, status=400)
+    if request.method == "POST":
+        chosen = source.get("persona", "")
+        persona = _persona(request, int(chosen) if chosen.isdigit() else 0)
+        try:
+            status = deeplink_open_ref(persona=persona, channel=channel, ref=ref)
+        except ServiceError as exc:
+            error = str(exc.message)
+        else:
+            if status == 200:
+                url = reverse("sandbox_phone:phone", kwargs={"persona_id": persona.pk})
+                return redirect(f"{url}?{urlencode({'tab': channel})}")
+            error = _("Tidings answered the webhook with HTTP %(status)s.") % {"status": status}
+    personas = [
+        {"persona": p, "url": reverse("sandbox_phone:phone", kwargs={"persona_id": p.pk}) + "?"
+         + urlencode({"tab": channel, "text": text})}
+        for p in personas_on_channel(request.workspace, channel)
+    ]
+    return render(request, "sandbox/open_link.html", {
+        "channel": channel, "app": TAB_LABELS.get(channel, channel), "text": text, "ref": ref,
+        "personas": personas, "error": error, "by_ref": bool(ref) and channel not in ("line", "whatsapp"),
+    })
 
 
 @sandbox_member

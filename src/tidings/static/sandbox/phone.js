@@ -9,6 +9,10 @@
   document.body.addEventListener("htmx:afterSwap", function () { toBottom(); });
   document.body.addEventListener("htmx:afterRequest", function (e) {
     var form = e.target.closest && e.target.closest("[data-composer]");
-    if (form && e.detail.successful) form.reset();
+    if (form && e.detail.successful) {
+      // A deep link's pre-filled text is the input's default value: once sent, it must not come back.
+      form.querySelectorAll("[data-prefilled]").forEach(function (input) { input.defaultValue = ""; });
+      form.reset();
+    }
   });
 })();
