@@ -2,6 +2,8 @@
 notes, merges (reversible) and the website events timeline (D5)."""
 
 from django.db import models
+from django.db.models import F
+from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -244,6 +246,8 @@ class TrackingEvent(models.Model):
         indexes = [
             models.Index(fields=["workspace", "contact", "-occurred_at"]),
             models.Index(fields=["workspace", "visitor", "-occurred_at"]),
+            # Shopify cart webhooks carry no buyer: the cart is found through the token the script reported.
+            models.Index(F("workspace"), KeyTransform("cart_token", "properties"), name="event_cart_token"),
         ]
 
 
