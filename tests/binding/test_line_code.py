@@ -50,6 +50,8 @@ def test_sending_the_code_binds_the_browser_to_the_line_contact(browser, workspa
     # The customer's message is still a message, and they hear back once on LINE.
     assert inbound_texts([contact.pk]) == [body["text"]]
     assert received(mei) == ["Your account is now linked. We'll keep you posted here!"]
+    contact.refresh_from_db()
+    assert contact.last_team_interaction_at is None  # an automatic notice, not the team talking
     assert browser.status(workspace, shopper) == {
         "bound": True, "channels": ["line"],
         "methods": [{"method": "line_code", "account": body["account"]}]}

@@ -189,14 +189,15 @@ def success_text(workspace, contact: Contact) -> str:
 
 def success_send(*, workspace, binding: Binding) -> None:
     """The configured binding-success message, on the channel and account that was bound; a send the channel
-    refuses (a WhatsApp window closed, no account) is logged, and the binding stands."""
+    refuses (a WhatsApp window closed, no account) is logged, and the binding stands. Purpose notification: an
+    automatic notice is neither the team's interaction nor marketing, so it moves no interaction time."""
     identity = binding.identity
     if identity is None:
         return
     try:
         message_send(workspace=workspace, contact=binding.contact, channel=identity.channel, account=identity.account,
                      contents=[{"type": "text", "text": success_text(workspace, binding.contact)}],
-                     purpose=Purpose.CHAT, source=SUCCESS_SOURCE)
+                     purpose=Purpose.NOTIFICATION, source=SUCCESS_SOURCE)
     except ServiceError as exc:
         logger.warning("Binding %s: success message not sent: %s", binding.pk, exc.message)
 

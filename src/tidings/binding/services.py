@@ -222,7 +222,7 @@ def binding_line_link_offer(*, workspace, identity: ChannelIdentity) -> list[Mes
         content = {"type": "buttons", "text": _("Log in to the shop to link your member account with LINE."),
                    "actions": [{"type": "uri", "label": _("Log in and link"), "uri": url}]}
         return message_send(workspace=workspace, contact=identity.contact, channel="line", account=account,
-                            contents=[content], purpose=Purpose.CHAT, source="binding")
+                            contents=[content], purpose=Purpose.NOTIFICATION, source="binding")
 
 
 def binding_line_link_begin(*, workspace, link_token: str, member_id: str,

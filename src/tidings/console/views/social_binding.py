@@ -37,6 +37,8 @@ class BindingSettingsForm(forms.Form):
     member_login_url = forms.URLField(
         label=gettext_lazy("Member login page (LINE account link)"), required=False, max_length=500,
         assume_scheme="https",
+        # A text input (the console's styles cover text inputs; the service checks the address).
+        widget=forms.TextInput(attrs={"inputmode": "url", "placeholder": "https://shop.example.com/login"}),
         help_text=gettext_lazy("Your shop's login page. Tidings adds ?linkToken=… to it; after login, your page "
                                "posts the link token and member id to Tidings and sends the member on to LINE."))
 
