@@ -45,9 +45,9 @@ def list_filters(params) -> dict:
     }
 
 
-def filtered_contacts(workspace, filters: dict):
-    return contact_reads.contacts_filter(workspace, q=filters["q"], channel=filters["channel"], tag=filters["tag"],
-                           subscribed=YES_NO.get(filters["subscribed"]), bound=YES_NO.get(filters["bound"]))
+def filtered_contacts(workspace, filters: dict) -> reads.ListResults:
+    return reads.list_results(workspace, q=filters["q"], channel=filters["channel"], tag=filters["tag"],
+                              subscribed=YES_NO.get(filters["subscribed"]), bound=YES_NO.get(filters["bound"]))
 
 
 def _query(filters: dict) -> str:
@@ -59,7 +59,7 @@ def contact_list(request):
     workspace = request.workspace
     filters = list_filters(request.GET)
     page = reads.contacts_page(filtered_contacts(workspace, filters), request.GET.get("page"))
-    rows = [{"contact": c, "channels": reads.row_channels(c)} for c in page.object_list]
+    rows = [reads.list_row(c) for c in page.object_list]
     query = _query(filters)
     return render(request, "console/contacts/list.html", {
         "page": page, "rows": rows, "filters": filters, "query": query, "filtered": bool(query),
@@ -98,8 +98,8 @@ def contacts_bulk_tags(request):
         messages.error(request, _("Type a tag, then choose “Add tag” or “Remove tag”."))
         return redirect(back)
     if request.POST.get("scope") == "all":
-        matching = filtered_contacts(workspace, list_filters(request.POST)).order_by()
-        contact_ids = list(matching.values_list("pk", flat=True)[: reads.COUNT_CAP])
+        contact_ids = reads.matching_ids(filtered_contacts(workspace, list_filters(request.POST)),
+                                         reads.COUNT_CAP)
     else:
         contact_ids = [int(v) for v in request.POST.getlist("contact_ids") if v.isdigit()]
     if not contact_ids:
