@@ -174,3 +174,32 @@ def test_without_the_notification_api_module_every_route_is_refused(api, workspa
         {"phone": "+886912000001", "values": VALUES}]})
     assert response.status_code == 403
     assert NotificationSetting.objects.count() == 1 and not Notification.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_calls_with_one_key_create_once(workspace, line_account, sms_account, setting):
+    import threading
+
+    from django.db import connection
+
+    from tidings.notify.services import notifications_send
+
+    body = [{"phone": "+886912000001", "values": VALUES, "reference": "A1"},
+            {"phone": "+886912000002", "values": VALUES, "reference": "A2"}]
+    barrier, answers = threading.Barrier(2), []
+
+    def call():
+        try:
+            barrier.wait()
+            answers.append(notifications_send(workspace=workspace, setting_id=setting.pk, items=body,
+                                              idempotency_key="same-key"))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=call) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(answers) == 2 and answers[0] == answers[1] and answers[0][0] == 201
+    assert Notification.objects.count() == 2  # the two items, once

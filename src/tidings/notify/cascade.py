@@ -325,8 +325,11 @@ def _step(notification: Notification, method: str, *, friend, line) -> Notificat
 
 
 def error_text(error: dict | None) -> str:
-    """A step's or notification's error for people, in the current language (stored reasons are translated)."""
+    """A step's or notification's error for people, in the current language: our own reasons are stored untranslated
+    (or by code) and translated when shown; a provider's message is shown as the provider wrote it."""
     if not error:
         return ""
+    if error.get("code") == "balance_below_grace":  # billing's message was written in the worker's language
+        return _("SMS not sent: the balance is below the grace minimum. Top up the balance to resume SMS.")
     message = str(error.get("message") or "")
     return _(message) if message in (NOT_DELIVERED_IN_TIME, NO_METHOD) else message
