@@ -36,7 +36,8 @@ def rows(count: int, seed: int, *, renamed: bool = False):
     tags = ["VIP", "newsletter", "2024 秋季", "門市", "網店", "回購"]
     for n in range(count):
         number = 61_000_000 + n  # valid Hong Kong mobiles; half typed with the country code, half without
-        phone = ("12345" if n % 500 == 499 else f"+852 {number}" if n % 2 else f"{number // 10000} {number % 10000:04d}")
+        phone = f"+852 {number}" if n % 2 else f"{number // 10000} {number % 10000:04d}"
+        phone = "12345" if n % 500 == 499 else phone
         born = datetime.date(1960, 1, 1) + datetime.timedelta(days=rng.randrange(20000))
         yield [f"{'客戶' if not renamed else '顧客'} {n}", phone, f"c{n}@example.com", f"M{n:07d}",
                "、".join(rng.sample(tags, 2)), rng.choice(levels), rng.randrange(10_000), born.isoformat()]
@@ -93,7 +94,9 @@ def main() -> int:
         from tidings.core.services import member_add, workspace_create
 
         print(f"database: {connection.vendor}; {args.rows:,} rows per file")
-        print(f"{'format':<6} {'step':<8} {'seconds':>8} {'rows/s':>9}  result")
+        # CPU seconds of this process beside wall time: on a shared machine the wall clock counts other work too
+        # (and, on PostgreSQL, the database server's share is in the wall time only).
+        print(f"{'format':<6} {'step':<8} {'seconds':>8} {'cpu s':>7} {'rows/s':>9}  result")
         for index, fmt in enumerate(formats):
             workspace = workspace_create(slug=f"bench-{fmt}", name=f"Bench {fmt}", is_sandbox=False)
             member = member_add(workspace=workspace, actor=None, email=f"bench-{fmt}@example.test", name="Bench",
@@ -105,27 +108,27 @@ def main() -> int:
             path = Path(folder) / f"contacts.{fmt}"
             started = time.monotonic()
             (write_xlsx if fmt == "xlsx" else write_csv)(path, args.rows, seed=index)
-            print(f"{fmt:<6} {'generate':<8} {time.monotonic() - started:>8.1f} {'':>9}  "
+            print(f"{fmt:<6} {'generate':<8} {time.monotonic() - started:>8.1f} {'':>7} {'':>9}  "
                   f"{path.stat().st_size / 1e6:.1f} MB")
 
             with path.open("rb") as f:
-                started = time.monotonic()
+                started, cpu = time.monotonic(), time.process_time()
                 table = table_open(f)
                 read = sum(1 for _ in table.rows())
                 table.close()
-                seconds = time.monotonic() - started
-            print(f"{fmt:<6} {'read':<8} {seconds:>8.1f} {read / seconds:>9,.0f}  {read:,} rows")
+                seconds, cpu = time.monotonic() - started, time.process_time() - cpu
+            print(f"{fmt:<6} {'read':<8} {seconds:>8.1f} {cpu:>7.1f} {read / seconds:>9,.0f}  {read:,} rows")
 
             def run(label: str, dry_run: bool, file_path: Path) -> None:
                 with file_path.open("rb") as f:
                     upload = import_upload_store(workspace=workspace, upload=File(f, name=file_path.name))
                 job = contact_import_start(workspace=workspace, upload=upload, dry_run=dry_run, by=member,
                                            mapping=mapping_suggest(workspace, upload.headers))
-                began = time.monotonic()
+                began, cpu = time.monotonic(), time.process_time()
                 status = contact_import_run(import_id=job.pk)
-                took = time.monotonic() - began
+                took, cpu = time.monotonic() - began, time.process_time() - cpu
                 job = ContactImport.objects.get(pk=job.pk)
-                print(f"{fmt:<6} {label:<8} {took:>8.1f} {job.processed_rows / took:>9,.0f}  {status}: "
+                print(f"{fmt:<6} {label:<8} {took:>8.1f} {cpu:>7.1f} {job.processed_rows / took:>9,.0f}  {status}: "
                       f"{job.created_count:,} created, {job.updated_count:,} updated, {job.error_count:,} errors")
                 if status != "done":
                     raise SystemExit(job.error)

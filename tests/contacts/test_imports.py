@@ -160,6 +160,31 @@ def test_too_many_rows_fails_the_job_before_anything_is_written(workspace, admin
     assert not live(workspace).exists()
 
 
+def test_an_unsized_workbook_is_counted_without_reading_its_cells(workspace, admin, monkeypatch,
+                                                                  django_capture_on_commit_callbacks):
+    """openpyxl's write-only files (and our own exports) carry no <dimension>: the rows are counted from the XML,
+    so the row limit still holds before anything is written."""
+    import io
+
+    import openpyxl
+
+    from tidings.contacts.tabular import table_open
+
+    book = openpyxl.Workbook(write_only=True)
+    sheet = book.create_sheet()
+    sheet.append(["phone"])
+    for n in range(1234):
+        sheet.append([f"6123{n:04d}"])
+    out = io.BytesIO()
+    book.save(out)
+    assert table_open(io.BytesIO(out.getvalue())).estimated_rows() == 1234
+    monkeypatch.setattr(imports, "MAX_ROWS", 1000)
+    job = run_import(workspace, SimpleUploadedFile("big.xlsx", out.getvalue()), by=admin,
+                     commits=django_capture_on_commit_callbacks)
+    assert job.status == JobStatus.FAILED and "more than 1,000 rows" in job.error
+    assert not live(workspace).exists()
+
+
 def test_an_upload_token_is_good_in_its_own_workspace_only(workspace, other_workspace):
     upload = import_upload_store(workspace=workspace, upload=csv_file([["phone"], ["61234567"]]))
     token = import_upload_token(workspace, upload)

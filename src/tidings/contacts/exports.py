@@ -89,7 +89,8 @@ def contact_export_start(*, workspace: Workspace, filters: dict | None, format: 
     export = ContactExport.objects.create(workspace=workspace, created_by=by, format=format,
                                           filters=export_filters_clean(filters), language=language)
     audit_record(workspace=workspace, actor=getattr(by, "user", None), action="contacts.export", target=export,
-                 changes={"format": format, "filters": {k: v for k, v in export.filters.items() if v not in ("", None)}})
+                 changes={"format": format,
+                          "filters": {k: v for k, v in export.filters.items() if v not in ("", None)}})
     enqueue_on_commit(contact_export_task, export.pk)
     return export
 

@@ -372,9 +372,9 @@ def _bulk_set(contacts: list[Contact], fields: list[str]) -> None:
             for contact in batch:
                 params.append(contact.pk)
                 params += [field.get_db_prep_save(getattr(contact, field.attname), connection) for field in prep]
-            cursor.execute(f"UPDATE {qn(table)} SET {assign} FROM (SELECT {select} FROM (VALUES "
-                           f"{', '.join([row] * len(batch))}) AS vals) AS v WHERE {qn(table)}.{qn('id')} = v.{qn('id')}",
-                           params)
+            values = ", ".join([row] * len(batch))
+            cursor.execute(f"UPDATE {qn(table)} SET {assign} FROM (SELECT {select} FROM (VALUES {values}) AS vals) "
+                           f"AS v WHERE {qn(table)}.{qn('id')} = v.{qn('id')}", params)
 
 
 def _tags_attach(workspace: Workspace, tags: dict[str, list[Contact]]) -> None:

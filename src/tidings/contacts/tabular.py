@@ -22,6 +22,7 @@ MAX_FILE_BYTES = 50 * 1024 * 1024  # 100,000 rows of a dozen columns are about 1
 MAX_ROWS = 200_000  # data rows (after the header); a larger list is split into several files
 SNIFF_BYTES = 64 * 1024
 _PHONE_LIKE = re.compile(r"^\+?[\d\s().-]{7,}$")
+_ROW_TAG = re.compile(rb"<(?:\w+:)?row[\s>/]")
 _EMAIL_LIKE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -175,9 +176,22 @@ class XlsxTable(Table):
                               % {"problem": exc}) from None
 
     def estimated_rows(self):
-        # The <dimension> Excel and openpyxl write; absent or "A1" in some generators, then we count instead.
+        """From the sheet's <dimension> (Excel writes it), else by counting <row> tags in the sheet's XML without
+        parsing cells (openpyxl's write-only files, our own exports, have no dimension): a tenth of a full read.
+        Rows with only formatting count too, so this is an upper bound."""
         max_row = self._sheet.max_row
-        return max(max_row - self.header_row, 0) if max_row and max_row > 1 else None
+        if max_row and max_row > 1:
+            return max(max_row - self.header_row, 0)
+        try:
+            rows, tail = 0, b""
+            with self._sheet._get_source() as xml:  # the zip member openpyxl itself streams the sheet from
+                while chunk := xml.read(1 << 20):
+                    data = tail + chunk  # a tag split across two chunks is whole here; one inside tail was counted
+                    rows += len(_ROW_TAG.findall(data)) - len(_ROW_TAG.findall(tail))
+                    tail = data[-16:]
+            return max(rows - self.header_row, 0)
+        except Exception:  # noqa: BLE001  (an unusual workbook: the caller counts by reading it)
+            return None
 
     def close(self):
         self._book.close()

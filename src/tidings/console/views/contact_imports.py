@@ -79,7 +79,8 @@ def _mapping_page(request, upload, mapping: dict, *, error: str = "", status: in
 
 def _upload_page(request, form, *, error: str = "", status: int = 200):
     return render(request, "console/contact_imports/upload.html", {
-        "form": form, "error": error, "imports": _labelled(contact_imports.imports_list(request.workspace)), "limits": _limits(),
+        "form": form, "error": error, "imports": _labelled(contact_imports.imports_list(request.workspace)),
+        "limits": _limits(),
         "targets": contact_imports.target_choices(request.workspace),
     }, status=status)
 
