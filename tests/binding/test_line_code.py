@@ -82,7 +82,8 @@ def test_an_expired_code_binds_nothing(browser, workspace, line_account, new_per
     assert Visitor.objects.get(visitor_id=shopper).contact_id is None
     assert received(mei) == []
     assert inbound_texts([mei.contact_id]) == [body["text"]]  # just a message
-    assert BindingToken.objects.get().attempts == 1
+    token = BindingToken.objects.get()
+    assert token.attempts == 1 and token.code_hash is None  # its code is free to be drawn again
 
 
 def test_a_code_works_once(browser, workspace, line_account, new_persona, shopper):

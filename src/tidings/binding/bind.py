@@ -70,6 +70,8 @@ def refusal_note(refusal: Refused, *, where: str, **context) -> None:
 
     Runs outside the refused attempt's savepoint, so the count survives the rollback of the attempt itself."""
     token = refusal.token
+    if token is not None and refusal.reason == "expired":
+        _release(token)
     if token is not None and (refusal.count or refusal.reason in VOIDING):
         attempts = token.attempts + 1
         changes = {"attempts": attempts}
@@ -95,8 +97,7 @@ def token_redeemable(token: BindingToken | None, *, account, now) -> BindingToke
     if token.voided_at is not None:
         raise Refused("void", token, count=True)
     if token.expires_at <= now:
-        _release(token)
-        raise Refused("expired", token, count=True)
+        raise Refused("expired", token, count=True)  # refusal_note frees its code
     if token.account_id != account.pk or METHOD_CHANNEL.get(token.method) != account.channel:
         raise Refused("wrong_channel", token, count=True)
     if not binding_settings_get(account.workspace).enabled:
@@ -200,6 +201,8 @@ def success_send(*, workspace, binding: Binding) -> None:
                      purpose=Purpose.NOTIFICATION, source=SUCCESS_SOURCE)
     except ServiceError as exc:
         logger.warning("Binding %s: success message not sent: %s", binding.pk, exc.message)
+    except Exception:  # noqa: BLE001 - the binding is made; a failed notice must not undo it
+        logger.exception("Binding %s: success message failed", binding.pk)
 
 
 def redeem(*, token: BindingToken | None, account, identity: ChannelIdentity, where: str, **context) -> BindingOutcome:

@@ -4,6 +4,7 @@ from django.db.models import Q, QuerySet
 
 from tidings.channels.models import ChannelAccount
 from tidings.contacts.models import Contact, Visitor
+from tidings.contacts.selectors import contact_ids_merged_into
 from tidings.core import clock
 
 from .models import METHOD_CHANNEL, Binding, BindingMethod, BindingSettings, BindingToken
@@ -21,8 +22,9 @@ def binding_settings_get(workspace) -> BindingSettings:
 
 
 def bindings_of(workspace, contact: Contact) -> QuerySet[Binding]:
-    """Every binding of this contact, current ones first, newest first (the profile page and the API)."""
-    return (Binding.objects.for_workspace(workspace).filter(contact=contact)
+    """Every binding of this contact and of contacts merged into it since, current ones first, newest first (the
+    profile page and the API)."""
+    return (Binding.objects.for_workspace(workspace).filter(contact_id__in=contact_ids_merged_into(contact))
             .select_related("identity__account", "visitor").order_by("unbound_at", "-bound_at", "-pk"))
 
 
