@@ -185,6 +185,14 @@ def test_an_unsized_workbook_is_counted_without_reading_its_cells(workspace, adm
     assert not live(workspace).exists()
 
 
+def test_a_job_whose_file_is_gone_fails_with_what_to_do(workspace, admin):
+    job = ContactImport.objects.create(workspace=workspace, created_by=admin, file="imports/gone.csv",
+                                       file_name="gone.csv", mapping={"phone": "phone"})
+    assert contact_import_run(import_id=job.pk) == JobStatus.FAILED
+    job.refresh_from_db()
+    assert job.error == "The uploaded file is no longer kept. Upload it again."
+
+
 def test_an_upload_token_is_good_in_its_own_workspace_only(workspace, other_workspace):
     upload = import_upload_store(workspace=workspace, upload=csv_file([["phone"], ["61234567"]]))
     token = import_upload_token(workspace, upload)
@@ -257,6 +265,17 @@ def test_rows_naming_the_same_person_twice_make_one_contact(workspace, admin, mo
     m1 = live(workspace).get(member_id="M1")
     assert (m1.name, m1.phone) == ("Third", "+85261234567")
     assert live(workspace).count() == 2
+
+
+def test_a_phone_the_file_moves_to_another_contact_no_longer_matches_the_first(
+        workspace, admin, django_capture_on_commit_callbacks):
+    ann = contact_create(workspace=workspace, name="Ann", phone="+85261234567", member_id="M1")
+    rows = [["member id", "phone", "name"], ["M1", "91234567", "Ann"], ["", "61234567", "Ann's old number"]]
+    job = run_import(workspace, csv_file(rows), by=admin, commits=django_capture_on_commit_callbacks)
+    assert (job.created_count, job.updated_count) == (1, 1)
+    ann.refresh_from_db()
+    assert (ann.phone, ann.name) == ("+85291234567", "Ann")
+    assert live(workspace).get(phone="+85261234567").name == "Ann's old number"
 
 
 def test_a_phone_that_belongs_to_another_member_id_is_a_row_error(workspace, admin,

@@ -304,6 +304,9 @@ class _Planner:
                     % {"key": FIELD_LABELS[via], "theirs": contact.member_id, "ours": member_id}})
                 continue
             attributes = {k[len(ATTR):]: val for k, val in v.items() if k.startswith(ATTR) and val is not None}
+            # The keys that named this contact before the row: a key the row replaces no longer names it.
+            old = getattr(contact, "_import_keys", None) or (
+                (contact.member_id, contact.phone, contact.email) if contact is not None else ("", "", ""))
             if contact is None:
                 contact = Contact(workspace=self.workspace, name=v.get("name", ""), phone=phone, email=email,
                                   member_id=member_id, attributes=attributes, created_at=now)
@@ -322,7 +325,6 @@ class _Planner:
                     contact.attributes = merged
                     fields.add("attributes")
                 updated += 1
-            old = getattr(contact, "_import_keys", ("", "", ""))
             remember(contact, "m", old[0], contact.member_id)
             remember(contact, "p", old[1], contact.phone)
             remember(contact, "e", old[2], contact.email)
@@ -551,6 +553,9 @@ def _run(job: ContactImport, beat) -> str:
         return "superseded"
     except ServiceError as exc:
         _fail(job, str(exc.message))
+        return JobStatus.FAILED
+    except FileNotFoundError:
+        _fail(job, _("The uploaded file is no longer kept. Upload it again."))
         return JobStatus.FAILED
     except Exception:
         _fail(job, _("The import stopped on an unexpected error. Rows already counted as created or updated are "
