@@ -130,8 +130,9 @@ def plan_summary(sql: str, params) -> tuple[list[str], float, list[str]]:
     with connection.cursor() as c:
         c.execute("EXPLAIN (ANALYZE, FORMAT TEXT) " + sql, params)
         lines = [row[0] for row in c.fetchall()]
-    indexes = sorted(set(re.findall(r"(?:Index|Index Only|Bitmap Index) Scan (?:Backward )?using (\w+)", "\n".join(
-        lines))))
+    text = "\n".join(lines)
+    indexes = sorted(set(re.findall(r"Index (?:Only )?Scan (?:Backward )?using (\w+)", text))
+                     | set(re.findall(r"Bitmap Index Scan on (\w+)", text)))
     if any("Seq Scan on contacts_contact " in line for line in lines):
         indexes.append("SEQ SCAN contacts_contact")
     took = next((float(line.split(":")[1].split()[0]) for line in lines if line.startswith("Execution Time")), 0.0)
@@ -139,26 +140,29 @@ def plan_summary(sql: str, params) -> tuple[list[str], float, list[str]]:
 
 
 def explain(workspace, params: str, show: bool) -> str:
-    """What the page runs for these filters: per query (one, or one per way of matching a search term), the rows
-    it needs for page 1 and its capped count, with the indexes each uses."""
+    """What the page runs for these filters, per query (one, or one per way of matching a search term): the
+    unordered read of up to cap + 1 matches and, for a query with more, the ordered read of page 1 — each with its
+    time and the indexes it uses."""
     from django.http import QueryDict
 
-    from tidings.console import contact_selectors
+    from tidings.console.contact_selectors import ORDER
     from tidings.console.views.contacts import filtered_contacts, list_filters
 
     results = filtered_contacts(workspace, list_filters(QueryDict(params)))
-    cap = contact_selectors.COUNT_CAP + 1
     out = []
     for arm in results.arms:
-        page_sql, page_params = arm.order_by(*contact_selectors.ORDER).values_list("pk")[:50].query.sql_with_params()
-        count_sql, count_params = arm.order_by().values_list("pk")[:cap].query.sql_with_params()
+        scan = arm.order_by().values_list("pk", "created_at")[: results.cap + 1]
+        queries = [("scan", *scan.query.sql_with_params())]
+        if len(list(scan)) > results.cap:
+            queries.append(("page", *arm.order_by(*ORDER).values_list("pk", "created_at")[:50].query
+                            .sql_with_params()))
         parts = []
-        for sql, p in ((page_sql, page_params), (f"SELECT COUNT(*) FROM ({count_sql}) sub", count_params)):
+        for label, sql, p in queries:
             indexes, took, lines = plan_summary(sql, p)
-            parts.append(f"{took:.0f} ms {'+'.join(indexes) or '-'}")
+            parts.append(f"{label} {took:.0f} ms {'+'.join(indexes) or '-'}")
             if show:
                 print("\n".join("      " + line for line in lines))
-        out.append(" / ".join(parts))
+        out.append(", ".join(parts))
     return " | ".join(out)
 
 

@@ -119,6 +119,7 @@ def _names(response) -> list[str]:
 @pytest.mark.parametrize("q, expected", [
     ("美玲", ["陳美玲 Mei"]), ("ken w", ["Ken Wong"]),           # any part of the name, any case
     ("6123", ["陳美玲 Mei"]), ("91234567", ["Ken Wong"]),         # part of the phone
+    ("6123 4501", ["陳美玲 Mei"]), ("+852-9123", ["Ken Wong"]),   # typed with spaces or dashes
     ("KEN@EXAMPLE", ["Ken Wong"]),                                # part of the email
     ("M-001", ["陳美玲 Mei"]), ("vip", ["陳美玲 Mei"]),            # member id, a tag's exact name
     ("nobody", []),
@@ -137,6 +138,38 @@ def test_search(q, expected, mei, ken, client_for):
 def test_filters(params, expected, mei, ken, client_for):
     contact_set_bound(contact=ken)
     assert sorted(_names(client_for(Role.MARKETER).get(LIST, params))) == expected
+
+
+def test_a_contact_matching_several_ways_is_listed_once_newest_first(workspace, client_for):
+    from tidings.core import clock
+
+    older = contact_create(workspace=workspace, name="Alex Lam")
+    Contact.objects.filter(pk=older.pk).update(created_at=clock.now(workspace) - datetime.timedelta(days=2))
+    middle = contact_create(workspace=workspace, name="Sam", email="alex@example.test")
+    Contact.objects.filter(pk=middle.pk).update(created_at=clock.now(workspace) - datetime.timedelta(days=1))
+    newest = contact_create(workspace=workspace, name="Alex Wong", email="alex.wong@example.test", tags=["alex"])
+    page = client_for(Role.MARKETER).get(LIST, {"q": "alex"}).content.decode()
+    positions = [page.index(f'data-contact="{c.pk}"') for c in (newest, middle, older)]
+    assert positions == sorted(positions) and page.count(f'data-contact="{newest.pk}"') == 1
+    assert "3 contacts" in page
+
+
+def test_a_broad_search_pages_newest_first_past_the_cap(workspace, client_for, monkeypatch):
+    from tidings.console import contact_selectors
+    from tidings.core import clock
+
+    monkeypatch.setattr(contact_selectors, "COUNT_CAP", 5)
+    monkeypatch.setattr(contact_selectors, "PAGE_SIZE", 3)
+    now = clock.now(workspace)
+    for n in range(8):  # Guest 7 is the newest; half also match by email
+        c = contact_create(workspace=workspace, name=f"Guest {n}", email=f"guest{n}@example.test" if n % 2 else "")
+        Contact.objects.filter(pk=c.pk).update(created_at=now - datetime.timedelta(hours=10 - n))
+    client = client_for(Role.MARKETER)
+    first = client.get(LIST, {"q": "guest"}).content.decode()
+    assert "5+ contacts" in first and "Page 1 of 2+" in first
+    assert [n for n in range(8) if f">Guest {n}<" in first] == [5, 6, 7]
+    second = client.get(LIST, {"q": "guest", "page": 2}).content.decode()
+    assert [n for n in range(8) if f">Guest {n}<" in second] == [3, 4]
 
 
 def test_rows_show_channels_tags_binding_and_last_interaction(workspace, mei, client_for):

@@ -3,6 +3,7 @@ matching its own indexed query, and a capped count, so a million contacts stay f
 two light queries, a contact's messages (the messaging app sits above contacts) and the events timeline made
 readable."""
 
+import re
 from decimal import Decimal, InvalidOperation
 from functools import cached_property
 
@@ -21,45 +22,71 @@ COUNT_CAP = 1_000
 ORDER = ("-created_at", "-pk")
 
 
+def _tag_id(workspace, name: str) -> int | None:
+    return Tag.objects.for_workspace(workspace).filter(name=name).values_list("pk", flat=True).first()
+
+
 def search_conditions(workspace, q: str) -> list[Q]:
     """The ways a search term matches, as `contacts_filter` defines them: name, phone or email containing it
     (trigram indexes on PostgreSQL), member id or a tag name equal to it. Kept apart so each is its own query."""
-    tagged = ContactTag.objects.filter(tag__workspace=workspace, tag__name=q).values("contact_id")
-    return [Q(name__icontains=q), Q(phone__icontains=q), Q(email__icontains=q), Q(member_id=q), Q(pk__in=tagged)]
+    conditions = [Q(name__icontains=q), Q(member_id=q)]
+    # Phones are stored as +digits: only a term of digits can be part of one (typed with spaces or dashes or not).
+    # Emails are ASCII in practice. A term that cannot match is not searched for (a 2-character term has no
+    # trigram, so its search reads the whole table).
+    digits = re.sub(r"[\s\-().]", "", q)
+    if re.fullmatch(r"\+?\d+", digits):
+        conditions.append(Q(phone__icontains=digits))
+    if q.isascii():
+        conditions.append(Q(email__icontains=q))
+    # The tag by its id, and only when one has this name: joined by name, PostgreSQL cannot tell "no such tag" from
+    # "a tag on 5% of contacts" and walks every contact looking for it.
+    tag_id = _tag_id(workspace, q)
+    if tag_id is not None:
+        conditions.append(Q(pk__in=ContactTag.objects.filter(tag_id=tag_id).values("contact_id")))
+    return conditions
 
 
 class ListResults:
     """The list's matches, sliceable like a queryset (what Paginator needs), newest first.
 
-    Without a search term it is `contacts_filter(...)` itself. With one, each way of matching (see
-    `search_conditions`) is its own query, newest first and cut at what the page needs, and the results are merged:
-    one OR over name, phone, email, member id and tags can use no index at all (PostgreSQL then reads a million
-    rows), while each part alone uses its own — a trigram index, the member id index, the tag index — or, for a
-    term that matches thousands, walks the newest contacts and stops after a page.
+    Without a search term there is one query, `contacts_filter(...)`; with one, each way of matching (see
+    `search_conditions`) is its own query — a single OR over name, phone, email, member id and tags can use no index
+    at all, so PostgreSQL would read a million rows. Each query is first read unordered, up to the cap: that uses
+    its best index (trigram, member id, tag) and, for a term matching few contacts, yields all of them, sorted
+    here. Only a query with more matches than the cap is asked for its newest rows with ORDER BY … LIMIT,
+    which then walks the created-at index and stops soon because matches are dense. (Asked that way for a rare term, PostgreSQL
+    walks a million rows looking for 50 that are not there.)
     """
 
-    def __init__(self, base: QuerySet[Contact], conditions: list[Q] | None = None):
+    def __init__(self, base: QuerySet[Contact], conditions: list[Q] | None = None, cap: int | None = None):
         self.arms = [base.filter(c) for c in conditions] if conditions else [base]
+        self.cap = cap or COUNT_CAP
 
-    def count_up_to(self, cap: int) -> int:
-        """How many match, counting no further than cap (+1, to know the cap was passed)."""
-        if len(self.arms) == 1:
-            return self.arms[0].order_by()[:cap].count()
-        seen: set[int] = set()
+    @cached_property
+    def _scan(self) -> tuple[dict, list]:
+        small: dict[int, object] = {}
+        big = []
         for arm in self.arms:
-            seen.update(arm.order_by().values_list("pk", flat=True)[:cap])
-            if len(seen) >= cap:
-                break
-        return min(len(seen), cap)
+            # One pass: reading up to cap + 1 rows tells both whether it passes the cap and, if not, every match.
+            rows = list(arm.order_by().values_list("pk", "created_at")[: self.cap + 1])
+            if len(rows) > self.cap:
+                big.append(arm)
+            else:
+                small.update(rows)
+        return small, big
+
+    def count_up_to_cap(self) -> int:
+        """How many match; cap + 1 means "more than the cap"."""
+        small, big = self._scan
+        return self.cap + 1 if big else min(len(small), self.cap + 1)
 
     def ids(self, start: int, stop: int) -> list[int]:
-        if len(self.arms) == 1:
-            return list(self.arms[0].order_by(*ORDER).values_list("pk", flat=True)[start:stop])
-        merged: dict[int, tuple] = {}
-        for arm in self.arms:
-            for pk, created_at in arm.order_by(*ORDER).values_list("pk", "created_at")[:stop]:
-                merged[pk] = (created_at, pk)
-        return [pk for pk, _key in sorted(merged.items(), key=lambda item: item[1], reverse=True)[start:stop]]
+        small, big = self._scan
+        candidates = dict(small)
+        for arm in big:
+            candidates.update(arm.order_by(*ORDER).values_list("pk", "created_at")[:stop])
+        newest = sorted(candidates.items(), key=lambda item: (item[1], item[0]), reverse=True)
+        return [pk for pk, _at in newest[start:stop]]
 
     def __getitem__(self, window: slice) -> list[Contact]:
         ids = self.ids(window.start or 0, window.stop)
@@ -73,15 +100,15 @@ class ListResults:
 
 
 class CappedPaginator(Paginator):
-    """Counts `COUNT_CAP + 1` matches at most, so a broad search on a million contacts stays cheap."""
+    """Counts up to the results' cap, so a broad search on a million contacts stays cheap."""
 
-    def __init__(self, object_list: ListResults, per_page=PAGE_SIZE, cap=None):
-        super().__init__(object_list, per_page)
-        self.cap = cap or COUNT_CAP
+    def __init__(self, object_list: ListResults, per_page=None):
+        super().__init__(object_list, per_page or PAGE_SIZE)
+        self.cap = object_list.cap
 
     @cached_property
     def _counted(self) -> int:
-        return self.object_list.count_up_to(self.cap + 1)
+        return self.object_list.count_up_to_cap()
 
     @cached_property
     def count(self) -> int:
@@ -94,7 +121,13 @@ class CappedPaginator(Paginator):
 
 def list_results(workspace, *, q: str = "", channel: str = "", tag: str = "", subscribed=None,
                  bound=None) -> ListResults:
-    base = contacts_filter(workspace, channel=channel, tag=tag, subscribed=subscribed, bound=bound)
+    base = contacts_filter(workspace, channel=channel, subscribed=subscribed, bound=bound)
+    if tag:
+        # contacts_filter's tag filter, by the tag's id: joined by name, PostgreSQL misjudges how many contacts
+        # carry it (and for a name no tag has, walks every contact).
+        tag_id = _tag_id(workspace, tag)
+        base = base.filter(pk__in=ContactTag.objects.filter(tag_id=tag_id).values("contact_id")) if tag_id \
+            else base.none()
     return ListResults(base, search_conditions(workspace, q) if q else None)
 
 
