@@ -17,6 +17,7 @@ from tidings.contacts.services import (
     note_add,
     tags_add,
 )
+from tidings.contacts.tracking import events_record
 from tidings.core import clock
 from tidings.core.models import Membership, Workspace
 
@@ -54,10 +55,6 @@ def _live(workspace: Workspace, phone: str) -> Contact | None:
 
 def _events(workspace: Workspace, contact: Contact, phone: str) -> None:
     """A browsing session or two on the shop: views, a cart, and for some a checkout and purchase."""
-    try:
-        from tidings.contacts.tracking import events_record
-    except ImportError:  # tracking not installed in this checkout
-        return
     now = clock.now(workspace)
     lemon, bubble, oolong = PRODUCTS
     story = [("view_product", 50, {"id": lemon[0], "name": lemon[1], "price": lemon[2], "variant": lemon[3]}),

@@ -14,10 +14,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from tidings.binding.selectors import bindings_of
 from tidings.channels.adapters.messenger.window import in_window
 from tidings.contacts import selectors as contact_reads
 from tidings.contacts import services as contact_writes
 from tidings.contacts.models import AttributeType, Contact, EventType
+from tidings.contacts.tracking import contact_events
 from tidings.core import clock
 from tidings.core.errors import ServiceError
 from tidings.core.permissions import Permission
@@ -52,19 +54,7 @@ def _can(request, permission) -> bool:
     return member_can(request.membership, permission)
 
 
-def _bindings(workspace, contact) -> list:
-    try:
-        from tidings.binding.selectors import bindings_of
-    except ImportError:  # the binding app's selectors land with the binding work
-        return []
-    return list(bindings_of(workspace, contact))
-
-
 def _events(workspace, contact) -> list[dict]:
-    try:
-        from tidings.contacts.tracking import contact_events
-    except ImportError:  # the tracking module lands with the tracking work
-        return []
     return [reads.event_view(event) for event in contact_events(workspace, contact, limit=50)]
 
 
@@ -126,7 +116,7 @@ def contact_detail(request, contact_id):
         request, contact,
         details_form=DetailsForm(initial=initial) if edit == "details" else None,
         identities=identity_rows(workspace, contact),
-        bindings=_bindings(workspace, contact),
+        bindings=list(bindings_of(workspace, contact)),
         tag_names=reads.tag_names(workspace),
         attributes=attribute_rows(workspace, contact, editing=edit),
         notes=_notes(contact),
