@@ -114,3 +114,17 @@ def test_send_test_message_through_the_pipeline(admin_client, workspace, line_ac
 def test_test_message_refuses_unknown_recipient(admin_client, line_account):
     response = admin_client.post(f"/channels/{line_account.pk}/test", {"identity": "999", "text": "x"})
     assert response.status_code == 200 and "identity" in response.context["form"].errors
+
+
+def test_live_line_and_instagram_keep_the_ids_binding_links_need(admin_client, workspace):
+    """Binding by code opens line.me/R/oaMessage/<basic id>; Instagram binding opens ig.me/m/<username>."""
+    response = admin_client.post("/channels/add", {"channel": "line", "mode": "live", "name": "Real OA",
+                                                   "channel_id": "1650000000", "channel_secret": "s3cret",
+                                                   "access_token": "tok", "basic_id": "123abcde"})
+    assert response.status_code == 302
+    assert ChannelAccount.objects.get(name="Real OA").settings == {"basic_id": "@123abcde"}
+    response = admin_client.post("/channels/add", {"channel": "instagram", "mode": "live", "name": "IG",
+                                                   "ig_account_id": "17841400000000000", "ig_username": "@acme.tea",
+                                                   "ig_access_token": "IGQ-token", "ig_app_secret": "s"})
+    assert response.status_code == 302, response.context["form"].errors
+    assert ChannelAccount.objects.get(name="IG").settings == {"username": "acme.tea"}

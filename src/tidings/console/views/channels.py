@@ -55,7 +55,11 @@ class ChannelConnectForm(forms.Form):
     sender = forms.CharField(label=gettext_lazy("Sender number"), max_length=32, required=False,
                              help_text=gettext_lazy("The Twilio number messages come from, e.g. +85230001234."))
 
-    LINE_FIELDS = ("channel_id", "channel_secret", "access_token")
+    basic_id = forms.CharField(label=gettext_lazy("LINE basic ID"), max_length=40, required=False,
+                               help_text=gettext_lazy("The Official Account's ID starting with @, e.g. @123abcde: "
+                                                      "binding by code opens a chat with it."))
+
+    LINE_FIELDS = ("channel_id", "channel_secret", "access_token", "basic_id")
     # WhatsApp Cloud API
     wa_phone_number_id = forms.CharField(label=gettext_lazy("Phone number ID"), max_length=40, required=False,
                                          help_text=gettext_lazy("WhatsApp Manager → API setup: the number's ID, "
@@ -79,6 +83,8 @@ class ChannelConnectForm(forms.Form):
                                       help_text=VERIFY_HELP)
     # Instagram (a professional account)
     ig_account_id = forms.CharField(label=gettext_lazy("Instagram account ID"), max_length=40, required=False)
+    ig_username = forms.CharField(label=gettext_lazy("Instagram username"), max_length=60, required=False,
+                                  help_text=gettext_lazy("Binding links open ig.me/m/<username>."))
     ig_access_token = _secret(gettext_lazy("Access token"))
     ig_app_secret = _secret(gettext_lazy("App secret"), max_length=200)
     ig_verify_token = forms.CharField(label=gettext_lazy("Webhook verify token"), max_length=200, required=False,
@@ -115,6 +121,8 @@ class ChannelConnectForm(forms.Form):
         if channel == "whatsapp":
             account_settings = {"waba_id": (data["wa_waba_id"] or "").strip(),
                                 "rate_limit": data["wa_rate_limit"] or WHATSAPP_TIERS[0]}
+        elif channel == "instagram" and (data["ig_username"] or "").strip():
+            account_settings = {"username": data["ig_username"].strip().lstrip("@")}
         return {"external_id": data[id_field].strip(), "credentials": credentials,
                 "account_settings": account_settings}
 
@@ -127,6 +135,9 @@ class ChannelConnectForm(forms.Form):
             elif data["channel"] == "line":
                 kwargs.update(external_id=data["channel_id"], credentials={
                     "channel_secret": data["channel_secret"], "access_token": data["access_token"]})
+                if (data["basic_id"] or "").strip():
+                    basic_id = data["basic_id"].strip()
+                    kwargs["account_settings"] = {"basic_id": basic_id if basic_id.startswith("@") else f"@{basic_id}"}
             else:
                 if not data["sender"].strip():
                     raise ServiceError(_("This field is required."), field="sender")
@@ -144,6 +155,8 @@ SERVICE_FIELDS = {
     "verify_token": {"whatsapp": "wa_verify_token", "messenger": "mg_verify_token", "instagram": "ig_verify_token"},
     "waba_id": {"whatsapp": "wa_waba_id"},
     "rate_limit": {"whatsapp": "wa_rate_limit"},
+    "basic_id": {"line": "basic_id"},
+    "username": {"instagram": "ig_username"},
 }
 
 
