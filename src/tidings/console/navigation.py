@@ -82,9 +82,7 @@ GROUPS: tuple[NavGroup, ...] = (
         NavItem("whatsapp-templates", _("WhatsApp templates"), P.WHATSAPP_TEMPLATES_MANAGE,
                 "console:whatsapp_templates", icon="chat",
                 matches=("console:whatsapp_template_add", "console:whatsapp_template_edit")),
-        NavItem("binding", _("Social binding"), P.SOCIAL_BINDING_MANAGE, icon="link", description=_(
-            "Link website members to their messaging contacts through binding messages, links and phone "
-            "codes.")),
+        NavItem("binding", _("Social binding"), P.SOCIAL_BINDING_MANAGE, "console:social_binding", icon="link"),
     )),
     NavGroup(_("Settings"), (
         NavItem("workspace", _("Workspace settings"), P.WORKSPACE_MANAGE, "console:workspace_settings", icon="gear"),
@@ -94,6 +92,8 @@ GROUPS: tuple[NavGroup, ...] = (
                 matches=("console:store_add", "console:store_edit")),
         NavItem("channels", _("Channels"), P.CHANNELS_MANAGE, "console:channels", icon="plug",
                 matches=("console:channel_add", "console:channel_test", "sandbox_phone:phones")),
+        NavItem("integrations", _("Website and shop"), P.INTEGRATIONS_MANAGE, "console:integrations", icon="cart",
+                matches=("console:shopify_store",)),
         NavItem("staff-binding", _("Staff binding"), P.OMO_SETTINGS, icon="qr", description=_(
             "How customers are bound to sales staff by QR code: fixed or free binding, and transfer rules.")),
         NavItem("billing", _("Billing"), P.BILLING_VIEW, "console:billing", icon="card",
