@@ -186,6 +186,10 @@ def test_demo_loads_once_with_one_member_per_role(db, capsys):
     assert demo.memberships.count() == 7
     sales = demo.memberships.get(user__email="sales@demo.test")
     assert sales.store is not None and sales.employee_code
+    # The prepaid SMS balance: the old quota migrated once (500) and one top-up (2,000), not doubled by a reload.
+    from tidings.billing.selectors import balance_get
+
+    assert balance_get(demo) == 2500
 
 
 def test_token_command_prints_the_token_last(db, capsys):

@@ -56,9 +56,11 @@ def _demo_load() -> Workspace:
         if not user.check_password(settings.DEMO_PASSWORD):
             user.set_password(settings.DEMO_PASSWORD)
             user.save(update_fields=["password"])
+    from .billing import demo_billing
     from .contacts import demo_contacts
     from .personas import demo_channels_and_personas
 
     demo_channels_and_personas(workspace)
     demo_contacts(workspace)
+    demo_billing(workspace)
     return workspace
