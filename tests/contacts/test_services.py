@@ -121,6 +121,8 @@ def test_filter_by_search_channel_and_subscription(workspace, line_account, sms_
 
     assert list(contacts_filter(workspace, q="mei")) == [mei]
     assert list(contacts_filter(workspace, q="6123")) == [sms]
+    assert list(contacts_filter(workspace, q="6123 4567")) == [sms]  # typed as people write numbers
+    assert list(contacts_filter(workspace, q="+852 6123-4567")) == [sms]
     assert list(contacts_filter(workspace, q="SHOP.TEST")) == [member]
     assert list(contacts_filter(workspace, q="SHOP-9")) == [member]
     assert list(contacts_filter(workspace, channel="line")) == [mei]

@@ -1,5 +1,7 @@
 """Reads of contacts: lookups, the filtered list, and a profile's data."""
 
+import re
+
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from .models import (
@@ -65,7 +67,10 @@ def contacts_filter(workspace, *, q: str = "", channel: str = "", tag: str = "",
     q = (q or "").strip()
     if q:
         tagged = ContactTag.objects.filter(tag__workspace=workspace, tag__name=q).values("contact_id")
-        contacts = contacts.filter(Q(name__icontains=q) | Q(phone__icontains=q) | Q(email__icontains=q)
+        # Phones are stored as +digits: "6123 4567" or "6123-4567" must find +85261234567 (as the console list does).
+        digits = re.sub(r"[\s\-().]", "", q)
+        phone = Q(phone__icontains=digits) if re.fullmatch(r"\+?\d+", digits) else Q(phone__icontains=q)
+        contacts = contacts.filter(Q(name__icontains=q) | phone | Q(email__icontains=q)
                                    | Q(member_id=q) | Q(pk__in=tagged))
     if tag:
         contacts = contacts.filter(pk__in=ContactTag.objects.filter(tag__workspace=workspace, tag__name=tag)
