@@ -64,7 +64,8 @@ def test_catalog_is_complete(catalog):
         if not e["msgstr"] or any(not text.strip() for text in e["msgstr"].values()):
             problems.append(f"untranslated: {e['msgid']!r}")
             continue
-        wanted = sorted(PLACEHOLDER.findall(e["msgid"]))
+        # Chinese has one plural form, used for every count: it takes the plural msgid's placeholders.
+        wanted = sorted(PLACEHOLDER.findall(e["msgid_plural"] or e["msgid"]))
         for text in e["msgstr"].values():
             if sorted(PLACEHOLDER.findall(text)) != wanted:
                 problems.append(f"placeholders differ: {e['msgid']!r}")
