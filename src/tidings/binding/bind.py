@@ -127,13 +127,14 @@ def _member_conflict(contact: Contact, visitor: Visitor | None, member_id: str) 
 
 
 def bind(*, workspace, contact: Contact, identity: ChannelIdentity | None, channel: str, method: str,
-         visitor: Visitor | None, member_id: str = "", token: BindingToken | None = None, at=None) -> BindingOutcome:
+         visitor: Visitor | None, member_id: str = "", token: BindingToken | None = None, at=None,
+         reason: str = MergeReason.BINDING) -> BindingOutcome:
     """Make the visitor and member one customer with `contact` (the chat identity's); run inside a transaction.
 
     The visitor is attached through `visitor_attach_contact` (a merge when the browser already had a contact); a
     member id names its contact, merged in (reason binding), or is written onto the contact when no one has it.
     Every merge is kept on the Binding so unbinding can undo it. Raises Refused("member_conflict") before any
-    write when two different member ids meet.
+    write when two different member ids meet. `reason` is the merges' reason (a verified phone merges as "phone").
     """
     at = at or clock.now(workspace)
     contact = Contact.objects.select_for_update().get(pk=contact.pk)
@@ -149,8 +150,8 @@ def bind(*, workspace, contact: Contact, identity: ChannelIdentity | None, chann
     if visitor is not None and visitor.contact_id != contact.pk:
         attached = visitor.contact_id is None
         watermark = _merge_watermark(workspace)
-        contact = visitor_attach_contact(workspace=workspace, visitor=visitor, contact=contact,
-                                         reason=MergeReason.BINDING, detail=detail)
+        contact = visitor_attach_contact(workspace=workspace, visitor=visitor, contact=contact, reason=reason,
+                                         detail=detail)
         # The merge it made, if the browser already was someone: the contact it kept is the one returned.
         merges += list(ContactMerge.objects.for_workspace(workspace).filter(pk__gt=watermark, kept=contact,
                                                                             undone_at__isnull=True))
@@ -158,7 +159,7 @@ def bind(*, workspace, contact: Contact, identity: ChannelIdentity | None, chann
     if member_id and contact.member_id != member_id:
         other = member_contact(workspace, member_id)
         if other is not None and other.pk != contact.pk:
-            merges.append(contacts_merge(workspace=workspace, kept=contact, merged=other, reason=MergeReason.BINDING,
+            merges.append(contacts_merge(workspace=workspace, kept=contact, merged=other, reason=reason,
                                          detail=detail))
         else:
             contact_update(workspace=workspace, contact=contact, member_id=member_id)

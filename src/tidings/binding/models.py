@@ -21,6 +21,7 @@ class BindingMethod(models.TextChoices):
     INSTAGRAM_REF = "instagram_ref", _("Instagram link")
     WHATSAPP_CODE = "whatsapp_code", _("WhatsApp code message")
     TRACKED_LINK = "tracked_link", _("Link in a message")
+    PHONE = "phone", _("Phone number (SMS code)")
 
 
 # The channel each chat method binds on (a tracked link binds on whichever channel carried the message).
@@ -30,6 +31,7 @@ METHOD_CHANNEL = {
     BindingMethod.MESSENGER_REF: "messenger",
     BindingMethod.INSTAGRAM_REF: "instagram",
     BindingMethod.WHATSAPP_CODE: "whatsapp",
+    BindingMethod.PHONE: "sms",
 }
 CODE_METHODS = frozenset({BindingMethod.LINE_CODE, BindingMethod.WHATSAPP_CODE})
 REF_METHODS = frozenset({BindingMethod.MESSENGER_REF, BindingMethod.INSTAGRAM_REF})
@@ -128,3 +130,41 @@ class BindingSettings(models.Model):
 
     def __str__(self):
         return f"binding settings of {self.workspace_id}"
+
+
+class PhoneCode(models.Model):
+    """A 6-digit code texted to a phone so a browser can prove it holds that phone (SPEC D3, `phone_otp.py`).
+
+    Only an HMAC of the code is stored (keyed by a server secret, the workspace and the phone), and of the
+    sender's address a keyed hash (for the per-address send limit). One live code per (workspace, phone, browser):
+    asking again voids the previous one. Dead when consumed, voided (resent, 5 wrong tries, a member id conflict)
+    or expired; rows stay as the record the send limits count.
+    """
+
+    workspace = models.ForeignKey("core.Workspace", on_delete=models.CASCADE, related_name="+")
+    phone = models.CharField(max_length=20)  # E.164
+    visitor = models.ForeignKey("contacts.Visitor", on_delete=models.CASCADE, related_name="+")
+    code_hash = models.CharField(max_length=64)
+    address_hash = models.CharField(max_length=64, blank=True)
+    message = models.ForeignKey("messaging.Message", null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="+")
+    binding = models.ForeignKey(Binding, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)  # wrong codes tried
+    consumed_at = models.DateTimeField(null=True, blank=True)
+    voided_at = models.DateTimeField(null=True, blank=True)
+
+    objects = WorkspaceScopedQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "phone", "visitor"],
+                                    condition=models.Q(consumed_at__isnull=True, voided_at__isnull=True),
+                                    name="binding_phone_code_one_live"),
+        ]
+        indexes = [models.Index(fields=["workspace", "phone", "created_at"]),
+                   models.Index(fields=["workspace", "address_hash", "created_at"])]
+
+    def __str__(self):
+        return f"phone code #{self.pk}"

@@ -9,4 +9,6 @@ urlpatterns = [
     path("v1/status", views.status, name="status"),
     path("v1/line-link", views.line_link, name="line_link"),
     path("v1/tracked", views.tracked, name="tracked"),
+    path("v1/phone/send", views.phone_send, name="phone_send"),
+    path("v1/phone/verify", views.phone_verify, name="phone_verify"),
 ]

@@ -2,7 +2,9 @@
 
 JSON in, JSON out, no cookies: the workspace is named by its slug and the browser by its visitor id. Errors are
 the API's shape, `{"message", "details": [{"field", "message"}]}`: 422 for bad input, 429 when rate-limited.
-`line-link` also takes a plain HTML form post and then answers with a redirect to LINE's dialog.
+`line-link` also takes a plain HTML form post and then answers with a redirect to LINE's dialog. `phone/send` and
+`phone/verify` are phone binding by SMS code (`phone_otp.py`); a refusal with a reason code (e.g.
+`balance_below_grace`) carries it as `code` beside the message and in its detail.
 """
 
 import json
@@ -15,11 +17,15 @@ from django.views.decorators.csrf import csrf_exempt
 from tidings.core.errors import ServiceError
 from tidings.core.selectors import workspace_by_slug
 
+from .phone_otp import phone_code_send, phone_code_verify
+from .phone_otp import sms_account as phone_sms_account
 from .selectors import binding_methods, binding_settings_get, visitor_bound_channels, visitor_find
 from .services import binding_line_link_begin, binding_start, binding_tracked, rate_take
 
 RATE_WINDOW = 600  # seconds
-RATE_LIMITS = {"start": 30, "line-link": 20, "tracked": 30}  # per browser address and workspace per window
+# Per browser address and workspace per window. Sending phone codes has its own limits (per phone and address,
+# phone_otp); verifying is limited per code (5 tries), and here against hammering across codes.
+RATE_LIMITS = {"start": 30, "line-link": 20, "tracked": 30, "phone-verify": 30}
 
 
 class BadRequest(Exception):
@@ -36,9 +42,10 @@ def _cors(response):
     return response
 
 
-def _error(status: int, message, field: str | None = None) -> JsonResponse:
-    details = [{"field": field, "message": str(message)}] if field else []
-    return JsonResponse({"message": str(message), "details": details}, status=status)
+def _error(status: int, message, field: str | None = None, code: str | None = None) -> JsonResponse:
+    coded = {"code": code} if code and code != "invalid" else {}
+    details = [{"field": field, "message": str(message), **coded}] if field else []
+    return JsonResponse({"message": str(message), "details": details, **coded}, status=status)
 
 
 def endpoint(*methods: str, rate: str | None = None):
@@ -66,7 +73,10 @@ def endpoint(*methods: str, rate: str | None = None):
                     if exc.status == 429:
                         response["Retry-After"] = str(RATE_WINDOW)
                 except ServiceError as exc:
-                    response = _error(422, exc.message, exc.field)
+                    retry_after = getattr(exc, "retry_after", None)
+                    response = _error(429 if retry_after else 422, exc.message, exc.field, exc.code)
+                    if retry_after:
+                        response["Retry-After"] = str(retry_after)
             return _cors(response)
 
         return wrapped
@@ -131,6 +141,11 @@ def status(request, workspace, data):
     enabled = binding_settings_get(workspace).enabled
     methods = [{"method": method, "account": _account_json(account)}
                for method, account in (binding_methods(workspace) if enabled else [])]
+    if enabled:
+        try:
+            methods.append({"method": "phone", "account": _account_json(phone_sms_account(workspace))})
+        except ServiceError:
+            pass  # no SMS account: no phone binding
     return JsonResponse({"bound": bool(channels), "channels": channels, "methods": methods})
 
 
@@ -151,3 +166,22 @@ def tracked(request, workspace, data):
     outcome = binding_tracked(workspace=workspace, visitor_id=_text(data, "visitor_id"), tid=_text(data, "tid"))
     channels = visitor_bound_channels(workspace, outcome.binding.visitor)
     return JsonResponse({"bound": True, "channels": channels})
+
+
+@endpoint("POST")
+def phone_send(request, workspace, data):
+    """{workspace, visitor_id, phone} → {phone, expires_at, resend_after}: a code texted to the phone (the same
+    answer whether or not the shop knows it). Limited per phone and per address (429 with Retry-After)."""
+    sent = phone_code_send(workspace=workspace, visitor_id=_text(data, "visitor_id"), phone=_text(data, "phone"),
+                           address=request.META.get("REMOTE_ADDR", ""))
+    return JsonResponse({"phone": sent.phone, "expires_at": _time(sent.expires_at),
+                         "resend_after": sent.resend_after})
+
+
+@endpoint("POST", rate="phone-verify")
+def phone_verify(request, workspace, data):
+    """{workspace, visitor_id, phone, code} → {bound: true, channels}: the phone is verified and this browser bound
+    to its customer."""
+    outcome = phone_code_verify(workspace=workspace, visitor_id=_text(data, "visitor_id"),
+                                phone=_text(data, "phone"), code=_text(data, "code"))
+    return JsonResponse({"bound": True, "channels": visitor_bound_channels(workspace, outcome.binding.visitor)})

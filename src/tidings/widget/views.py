@@ -31,7 +31,7 @@ SCRIPT_MAX_AGE = 3600
 
 
 def _strings() -> dict:
-    """The binding dialog's words in each console language, from the translation catalogs."""
+    """The binding dialogs' words in each console language, from the translation catalogs."""
     out = {}
     for code in ("en", "zh-hant", "zh-hans"):
         with translation.override(code):
@@ -47,6 +47,19 @@ def _strings() -> dict:
                 "failed": _("Linking is not available right now."),
                 "close": _("Close"),
                 "qr": _("QR code: scan it with your phone"),
+                # Binding by phone (an SMS code).
+                "phone_title": _("Verify your mobile number"),
+                "phone_hint": _("We will text a 6-digit code to your mobile number."),
+                "phone_label": _("Mobile number"),
+                "send": _("Text me a code"),
+                "sending": _("Sending…"),
+                "code_sent": _("Enter the 6-digit code we texted to {phone}."),
+                "code_label": _("6-digit code"),
+                "verify": _("Verify"),
+                "checking": _("Checking…"),
+                "resend": _("Send a new code"),
+                "change": _("Use another number"),
+                "phone_bound": _("Your number is verified. Thank you!"),
             }
     return out
 

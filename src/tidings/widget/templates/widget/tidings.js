@@ -7,6 +7,8 @@
  *   </script>
  *   <script async src="https://<tidings>/widget/v1/tidings.js"></script>
  *
+ *   tidings('bind', {method: 'line_code'});  // or whatsapp_code, messenger_ref, instagram_ref, phone (SMS code)
+ *
  * Events wait in localStorage until the server acknowledges them, each with an event_id the server deduplicates
  * on, so a batch can be re-sent safely (timer, retry with backoff, sendBeacon on pagehide, next page load).
  */
@@ -210,7 +212,12 @@
       'font-weight:600;text-decoration:none;margin-top:6px;cursor:pointer}' +
       '.tdg-close{position:absolute;top:8px;right:12px;border:0;background:none;font-size:24px;color:#94a3b8;' +
       'cursor:pointer}.tdg-status{font-size:13px;margin-top:12px!important}.tdg-done{color:#06c755!important;' +
-      'font-weight:600}.tdg-error{color:#dc2626!important}';
+      'font-weight:600}.tdg-error{color:#dc2626!important}' +
+      '.tdg-field{display:block;box-sizing:border-box;width:100%;margin:10px 0 4px;padding:10px 12px;font:inherit;' +
+      'font-size:17px;border:1px solid #cbd5e1;border-radius:10px;text-align:center;letter-spacing:.04em}' +
+      '.tdg-link{border:0;background:none;color:#2563eb;font:inherit;font-size:13px;margin:10px 6px 0;cursor:pointer}' +
+      '.tdg-card button.tdg-open{font:inherit;font-weight:600}.tdg-open:disabled{opacity:.6}' +
+      '.tdg-link:disabled{color:#94a3b8;cursor:default}.tdg-card [hidden]{display:none}';
     var el = document.createElement('style');
     el.id = 'tdg-style';
     el.appendChild(document.createTextNode(css));
@@ -224,8 +231,8 @@
     return el;
   }
 
-  function bind(options) {
-    if (!state.workspace) { if (window.console) console.warn('tidings: call init before bind'); return; }
+  // The modal every binding step shows in: a card with a title and a status line, closed by ×, the backdrop or shut().
+  function dialog(title) {
     style();
     var back = element('div', 'tdg-back'), card = element('div', 'tdg-card');
     card.setAttribute('role', 'dialog');
@@ -233,24 +240,47 @@
     card.setAttribute('data-tidings-bind', '');
     var close = element('button', 'tdg-close', '\u00d7');
     close.setAttribute('aria-label', text('close'));
-    var title = element('h2', '', text('title')), status = element('p', 'tdg-status', text('starting'));
-    card.appendChild(close); card.appendChild(title); card.appendChild(status);
+    var status = element('p', 'tdg-status', text('starting'));
+    card.appendChild(close); card.appendChild(element('h2', '', title)); card.appendChild(status);
     back.appendChild(card);
     document.body.appendChild(back);
-    var poll = null, done = false;
-    function shut() { done = true; if (poll) window.clearTimeout(poll); if (back.parentNode) back.parentNode.removeChild(back); }
-    close.onclick = shut;
-    back.onclick = function (e) { if (e.target === back) shut(); };
+    var ui = {card: card, status: status, done: false, poll: null, tick: null};
+    ui.shut = function () {
+      ui.done = true;
+      window.clearTimeout(ui.poll); window.clearInterval(ui.tick);
+      if (back.parentNode) back.parentNode.removeChild(back);
+    };
+    ui.say = function (message, cls) {
+      status.textContent = message;
+      status.className = 'tdg-status' + (cls ? ' ' + cls : '');
+    };
+    ui.bound = function (options, channels) {
+      card.setAttribute('data-bound', '');
+      if (typeof options.onBound === 'function') options.onBound(channels || []);
+      window.setTimeout(ui.shut, 2500);
+    };
+    close.onclick = ui.shut;
+    back.onclick = function (e) { if (e.target === back) ui.shut(); };
+    return ui;
+  }
 
+  function post(path, body) {
+    return request('POST', path, body).then(function (response) {
+      return response.json().then(function (data) { return {ok: response.ok, data: data}; });
+    });
+  }
+
+  function bind(options) {
+    if (!state.workspace) { if (window.console) console.warn('tidings: call init before bind'); return; }
+    if (options.method === 'phone') return bindPhone(options);
+    var ui = dialog(text('title')), card = ui.card, status = ui.status;
     var member = options.memberId || (state.identity && state.identity.member_id) || '';
     var body = {workspace: state.workspace, visitor_id: VISITOR, method: options.method || 'line_code'};
     if (member) body.member_id = String(member);
-    request('POST', '/bind/v1/start', body).then(function (response) {
-      return response.json().then(function (data) { return {ok: response.ok, data: data}; });
-    }).then(function (result) {
-      if (done) return;
+    post('/bind/v1/start', body).then(function (result) {
+      if (ui.done) return;
       if (!result.ok) throw new Error(result.data && result.data.message);
-      var data = result.data;
+      var data = result.data, channel = data.account && data.account.channel;
       var hint = element('p', '', text(data.code ? 'send_code' : 'open_chat'));
       card.insertBefore(hint, status);
       if (data.code) card.insertBefore(element('div', 'tdg-code', data.code), status);
@@ -264,26 +294,105 @@
       status.textContent = text('waiting');
       var expires = data.expires_at ? Date.parse(data.expires_at) : Date.now() + 15 * 60000;
       function check() {
-        if (done) return;
-        if (Date.now() > expires) { status.textContent = text('expired'); status.className = 'tdg-status tdg-error'; return; }
+        if (ui.done) return;
+        if (Date.now() > expires) { ui.say(text('expired'), 'tdg-error'); return; }
         request('GET', '/bind/v1/status?workspace=' + encodeURIComponent(state.workspace) + '&visitor_id=' +
                 encodeURIComponent(VISITOR)).then(function (r) { return r.json(); }).then(function (s) {
-          if (done) return;
-          if (s && s.bound) {
-            status.textContent = text('bound'); status.className = 'tdg-status tdg-done';
-            card.setAttribute('data-bound', '');
-            if (typeof options.onBound === 'function') options.onBound(s.channels || []);
-            window.setTimeout(shut, 2500);
+          if (ui.done) return;
+          // Bound on this chat's channel (a binding by another way, e.g. phone, does not end this one).
+          if (s && s.bound && (!channel || (s.channels || []).indexOf(channel) >= 0)) {
+            ui.say(text('bound'), 'tdg-done');
+            ui.bound(options, s.channels);
           } else {
-            poll = window.setTimeout(check, 2000);
+            ui.poll = window.setTimeout(check, 2000);
           }
-        }, function () { poll = window.setTimeout(check, 4000); });
+        }, function () { ui.poll = window.setTimeout(check, 4000); });
       }
-      poll = window.setTimeout(check, 2000);
+      ui.poll = window.setTimeout(check, 2000);
     }).catch(function (error) {
-      status.textContent = (error && error.message) || text('failed');
-      status.className = 'tdg-status tdg-error';
+      ui.say((error && error.message) || text('failed'), 'tdg-error');
     });
+  }
+
+  // --- binding by phone: a code by SMS, typed back here ------------------------------------------------------
+  function input(type, label, autocomplete) {
+    var el = element('input', 'tdg-field');
+    el.type = type; el.placeholder = label; el.autocomplete = autocomplete;
+    el.setAttribute('aria-label', label);
+    return el;
+  }
+  function button(label, cls, type) { var el = element('button', cls, label); el.type = type || 'button'; return el; }
+
+  function bindPhone(options) {
+    var ui = dialog(text('phone_title')), card = ui.card;
+    var hint = element('p', '', text('phone_hint'));
+    var phoneForm = element('form'), phone = input('tel', text('phone_label'), 'tel');
+    var send = button(text('send'), 'tdg-open', 'submit');
+    phoneForm.appendChild(phone); phoneForm.appendChild(send);
+    var codeForm = element('form'), code = input('text', text('code_label'), 'one-time-code');
+    code.inputMode = 'numeric'; code.maxLength = 6;
+    var verify = button(text('verify'), 'tdg-open', 'submit');
+    var resend = button(text('resend'), 'tdg-link'), change = button(text('change'), 'tdg-link');
+    codeForm.appendChild(code); codeForm.appendChild(verify); codeForm.appendChild(element('br'));
+    codeForm.appendChild(resend); codeForm.appendChild(change);
+    codeForm.hidden = true;
+    [hint, phoneForm, codeForm].forEach(function (el) { card.insertBefore(el, ui.status); });
+    ui.say('');
+    var number = '';
+
+    function countdown(seconds) {
+      window.clearInterval(ui.tick);
+      var until = Date.now() + seconds * 1000;
+      function show() {
+        var left = Math.ceil((until - Date.now()) / 1000);
+        resend.disabled = left > 0;
+        resend.textContent = text('resend') + (left > 0 ? ' (' + left + ')' : '');
+        if (left <= 0) window.clearInterval(ui.tick);
+      }
+      show();
+      ui.tick = window.setInterval(show, 1000);
+    }
+    function failed(result) { ui.say((result.data && result.data.message) || text('failed'), 'tdg-error'); }
+    function offline() { send.disabled = verify.disabled = false; ui.say(text('failed'), 'tdg-error'); }
+
+    function sendCode() {
+      send.disabled = resend.disabled = true;
+      ui.say(text('sending'));
+      post('/bind/v1/phone/send', {workspace: state.workspace, visitor_id: VISITOR, phone: phone.value})
+        .then(function (result) {
+          if (ui.done) return;
+          send.disabled = false;
+          if (!result.ok) { resend.disabled = false; failed(result); return; }
+          number = result.data.phone;
+          hint.textContent = text('code_sent').replace('{phone}', number);
+          phoneForm.hidden = true; codeForm.hidden = false;
+          code.value = ''; code.focus();
+          ui.say('');
+          countdown(result.data.resend_after || 60);
+        }, offline);
+    }
+    phoneForm.onsubmit = function (e) { e.preventDefault(); sendCode(); };
+    resend.onclick = sendCode;
+    change.onclick = function () {
+      codeForm.hidden = true; phoneForm.hidden = false;
+      hint.textContent = text('phone_hint'); ui.say(''); phone.focus();
+    };
+    codeForm.onsubmit = function (e) {
+      e.preventDefault();
+      verify.disabled = true;
+      ui.say(text('checking'));
+      post('/bind/v1/phone/verify', {workspace: state.workspace, visitor_id: VISITOR, phone: number, code: code.value})
+        .then(function (result) {
+          if (ui.done) return;
+          verify.disabled = false;
+          if (!result.ok) { failed(result); code.select(); return; }
+          codeForm.hidden = true;
+          hint.textContent = number;
+          ui.say(text('phone_bound'), 'tdg-done');
+          ui.bound(options, result.data.channels);
+        }, offline);
+    };
+    phone.focus();
   }
 
   // --- QR code (byte mode, error correction M, versions 1-10), drawn as SVG: no dependency --------------------
