@@ -25,18 +25,22 @@ def new_visitor_id() -> str:
     return f"visitor-{next(_visitors):06d}-browser"
 
 
+# The default binding-success message, in the shop's default language (Traditional Chinese).
+DEFAULT_SUCCESS = "您的帳號已完成綁定，我們之後會在這裡通知您最新消息！"
+
+
 class Browser:
-    """The shop's page calling /bind/v1/ from another origin: JSON, no cookies, no CSRF token."""
+    """The shop's page calling /bind/v1/ from another origin: JSON, no cookies, no CSRF token; an English browser."""
 
     def __init__(self):
         self.client = Client(enforce_csrf_checks=True)
 
     def post(self, path: str, body: dict, **headers):
         return self.client.post(path, data=json.dumps(body), content_type="application/json",
-                                headers={"Origin": "https://shop.example.test", **headers})
+                                headers={"Origin": "https://shop.example.test", "Accept-Language": "en", **headers})
 
     def get(self, path: str, params: dict):
-        return self.client.get(path, params, headers={"Origin": "https://shop.example.test"})
+        return self.client.get(path, params, headers={"Origin": "https://shop.example.test", "Accept-Language": "en"})
 
     def start(self, workspace, method: str, visitor_id: str, **fields):
         return self.post("/bind/v1/start", {"workspace": workspace.slug, "visitor_id": visitor_id,

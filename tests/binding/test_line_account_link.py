@@ -16,7 +16,7 @@ from tidings.sandbox.models import SandboxDelivery, SandboxRequest
 from tidings.sandbox.personas import persona_act
 from tidings.timers.services import clock_advance
 
-from .conftest import bindings, received
+from .conftest import DEFAULT_SUCCESS, bindings, received
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -72,7 +72,7 @@ def test_account_link_binds_the_member_and_the_browser(browser, workspace, link_
     assert (binding.method, binding.member_id, binding.contact_id) == ("line_link", "M-2002", mei.contact_id)
     assert Contact.objects.get(pk=mei.contact_id).member_id == "M-2002"
     assert Visitor.objects.get(visitor_id=shopper).contact_id == mei.contact_id
-    assert received(mei)[-1] == "Your account is now linked. We'll keep you posted here!"
+    assert received(mei)[-1] == DEFAULT_SUCCESS
 
     # The link token works once; so does the dialog.
     again = login_and_link(browser, workspace, login_url, "M-9999", shopper)

@@ -10,7 +10,7 @@ from tidings.binding.models import BindingToken
 from tidings.contacts.models import Contact, TrackingEvent, Visitor
 from tidings.timers.services import clock_advance
 
-from .conftest import bindings, inbound_texts, received, says
+from .conftest import DEFAULT_SUCCESS, bindings, inbound_texts, received, says
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -49,7 +49,7 @@ def test_sending_the_code_binds_the_browser_to_the_line_contact(browser, workspa
     assert TrackingEvent.objects.get(visitor=visitor).contact_id == contact.pk
     # The customer's message is still a message, and they hear back once on LINE.
     assert inbound_texts([contact.pk]) == [body["text"]]
-    assert received(mei) == ["Your account is now linked. We'll keep you posted here!"]
+    assert received(mei) == [DEFAULT_SUCCESS]
     contact.refresh_from_db()
     assert contact.last_team_interaction_at is None  # an automatic notice, not the team talking
     assert browser.status(workspace, shopper) == {

@@ -13,7 +13,7 @@ from tidings.sandbox.fake_graph.messenger_webhooks import mg_referral, mg_webhoo
 from tidings.sandbox.phone.deeplinks import deeplink_open_ref
 from tidings.timers.services import clock_advance
 
-from .conftest import bindings, received, says
+from .conftest import DEFAULT_SUCCESS, bindings, received, says
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -49,7 +49,7 @@ def test_a_ref_link_on_a_new_thread_binds_through_get_started(browser, workspace
     assert (binding.channel, binding.method, binding.contact_id) == (channel, f"{channel}_ref", fan.contact_id)
     assert Visitor.objects.get(visitor_id=shopper).contact_id == fan.contact_id
     # Opening the thread opened the 24-hour window, so the success message goes out as a normal reply.
-    assert received(fan, channel) == ["Your account is now linked. We'll keep you posted here!"]
+    assert received(fan, channel) == [DEFAULT_SUCCESS]
     assert browser.status(workspace, shopper)["channels"] == [channel]
 
 
@@ -60,7 +60,7 @@ def test_a_ref_link_on_an_existing_thread_binds_through_the_referral_event(brows
     assert deeplink_open_ref(persona=fan, channel="messenger", ref=ref) == 200
     [binding] = bindings(workspace)
     assert binding.contact_id == fan.contact_id
-    assert received(fan, "messenger") == ["Your account is now linked. We'll keep you posted here!"]
+    assert received(fan, "messenger") == [DEFAULT_SUCCESS]
 
 
 def test_refs_are_refused_when_expired_reused_forged_on_the_wrong_app_or_another_workspace(
@@ -100,7 +100,7 @@ def test_whatsapp_code_binds(browser, workspace, meta_accounts, fan, shopper):
     [binding] = bindings(workspace)
     assert (binding.channel, binding.member_id) == ("whatsapp", "M-1001")
     assert Contact.objects.get(pk=fan.contact_id).member_id == "M-1001"
-    assert received(fan, "whatsapp") == ["Your account is now linked. We'll keep you posted here!"]
+    assert received(fan, "whatsapp") == [DEFAULT_SUCCESS]
 
 
 def test_a_line_code_sent_on_whatsapp_is_refused(browser, workspace, line_account, meta_accounts, fan, shopper):

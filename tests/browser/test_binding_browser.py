@@ -49,7 +49,7 @@ def test_a_shop_visitor_binds_through_a_line_code_on_the_simulated_phone(new_pag
     assert code in composer.input_value()
     screenshot(phone, "binding-phone-prefilled")
     phone.click("[data-composer] button.send")
-    phone.wait_for_selector(".messages :text('Your account is now linked')", timeout=15_000)
+    phone.wait_for_selector(".messages :text('您的帳號已完成綁定')", timeout=15_000)
     assert composer.input_value() == ""  # sent, and the typed-in text does not come back
     screenshot(phone, "binding-phone-bound")
 

@@ -8,6 +8,7 @@ A token is redeemed only from a signature-checked webhook (codes, refs, account 
 import dataclasses
 import logging
 
+from django.conf import settings as django_settings
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import translation
@@ -185,7 +186,10 @@ def success_text(workspace, contact: Contact) -> str:
     settings = binding_settings_get(workspace)
     text = settings.success_message.strip()
     if not text:
-        return _("Your account is now linked. We'll keep you posted here!")
+        # A message to the customer, sent from a webhook task: in the shop's language, not whichever the worker
+        # happens to have active.
+        with translation.override(django_settings.LANGUAGE_CODE):
+            return _("Your account is now linked. We'll keep you posted here!")
     return text.replace("{name}", contact.name or "").strip()
 
 
