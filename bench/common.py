@@ -181,3 +181,11 @@ def timed_send(send, *, procs: Processes, deadline: float):
         time.sleep(0.05)
     last = mine.aggregate(last=Max("sent_at"))["last"]
     return mine, stored, (last - t0).total_seconds()
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    """The q-th percentile (nearest rank) of values already sorted ascending; NaN for none."""
+    if not sorted_values:
+        return float("nan")
+    index = min(len(sorted_values) - 1, max(0, round(q / 100 * len(sorted_values) + 0.5) - 1))
+    return sorted_values[index]

@@ -23,7 +23,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from bench.common import tidings_bench  # noqa: E402
+from bench.common import percentile, tidings_bench  # noqa: E402
 
 GOAL_MS = 150.0
 DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432/postgres"
@@ -116,11 +116,6 @@ def fill(workspace, count: int, line, sms) -> None:
         c.execute("ANALYZE")
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
-
-
 def plan_summary(sql: str, params) -> tuple[list[str], float, list[str]]:
     """Index names used by a query's plan and its execution time (EXPLAIN ANALYZE)."""
     import re
@@ -206,7 +201,7 @@ def main() -> int:
                 times.append((time.perf_counter() - t0) * 1000)
                 if response.status_code != 200:
                     raise SystemExit(f"{label}: HTTP {response.status_code}")
-            p95 = percentile(times, 95)
+            p95 = percentile(sorted(times), 95)
             worst = max(worst, p95 / GOAL_MS)
             first = pattern.format(terms[0]) if pattern else ""
             print(f"{label:<30} {statistics.median(times):8.1f} {p95:8.1f} {max(times):8.1f} {p95 / GOAL_MS:9.2f}"

@@ -22,7 +22,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from bench.common import server_start, tidings_bench  # noqa: E402
+from bench.common import percentile, server_start, tidings_bench  # noqa: E402
 
 GOAL = 1000.0  # events per second
 
@@ -39,13 +39,6 @@ def parse_args():
     p.add_argument("--timeout", type=float, default=900, help="give up after this many seconds (default 900)")
     p.add_argument("--keep", action="store_true", help="keep the database afterwards")
     return p.parse_args()
-
-
-def percentile(sorted_values: list[float], q: float) -> float:
-    if not sorted_values:
-        return float("nan")
-    index = min(len(sorted_values) - 1, max(0, round(q / 100 * len(sorted_values) + 0.5) - 1))
-    return sorted_values[index]
 
 
 def make_batches(total: int, size: int, contact_ids: list[int], visitors: int, offset: int = 0) -> list[dict]:

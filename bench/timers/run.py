@@ -22,7 +22,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
-from bench.common import Database, process_env  # noqa: E402
+from bench.common import Database, percentile, process_env  # noqa: E402
 GOAL_P99_SECONDS = 2.0
 
 
@@ -43,13 +43,6 @@ def worker_env(db: Database, batch_size: int | None) -> dict:
     if batch_size:
         env["TIDINGS_TIMER_BATCH_SIZE"] = str(batch_size)
     return env
-
-
-def percentile(sorted_values: list[float], q: float) -> float:
-    if not sorted_values:
-        return float("nan")
-    index = min(len(sorted_values) - 1, max(0, round(q / 100 * len(sorted_values) + 0.5) - 1))
-    return sorted_values[index]
 
 
 def main() -> int:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
-from bench.common import Database, Processes, free_port, process_env, server_start  # noqa: E402
+from bench.common import Database, Processes, free_port, percentile, process_env, server_start  # noqa: E402
 GOAL_RATIO = 0.6
 GOAL_P99_MS = 250.0
 
@@ -40,13 +40,6 @@ def parse_args():
     p.add_argument("--timeout", type=float, default=600, help="give up after this many seconds (default 600)")
     p.add_argument("--keep", action="store_true", help="keep the database afterwards")
     return p.parse_args()
-
-
-def percentile(sorted_values: list[float], q: float) -> float:
-    if not sorted_values:
-        return float("nan")
-    index = min(len(sorted_values) - 1, max(0, round(q / 100 * len(sorted_values) + 0.5) - 1))
-    return sorted_values[index]
 
 
 def make_bodies(n: int, events: int, user_ids: list[str], secret: str) -> list[tuple[bytes, str]]:
