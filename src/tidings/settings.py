@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "tidings.billing",
     "tidings.binding",
     "tidings.notify",
+    "tidings.inbox",
     "tidings.widget",
     "tidings.integrations",
     "tidings.sandbox",

@@ -47,6 +47,7 @@ class Permission(models.TextChoices):
     COUPONS_MANAGE = "coupons.manage", _("Manage coupons")
     KEYWORD_REPLY_MANAGE = "keywords.reply", _("Manage keyword auto-reply")
     KEYWORD_ASSIGN_MANAGE = "keywords.assign", _("Manage keyword auto-assign")
+    SAVED_REPLIES_MANAGE = "saved_replies.manage", _("Manage team-wide saved replies")
     NOTIFICATIONS_MANAGE = "notifications.manage", _("Manage LINE notification shortcut")
     WHATSAPP_TEMPLATES_MANAGE = "whatsapp_templates.manage", _("Create and submit WhatsApp message templates")
     BILLING_VIEW = "billing.view", _("See balance, bills and usage")
@@ -89,6 +90,7 @@ MATRIX: dict[Permission, frozenset[Role]] = {
     Permission.COUPONS_MANAGE: MARKETING,
     Permission.KEYWORD_REPLY_MANAGE: MARKETING | {Role.CS_MANAGER},
     Permission.KEYWORD_ASSIGN_MANAGE: frozenset({Role.ADMIN, Role.SUPERVISOR, Role.CS_MANAGER}),
+    Permission.SAVED_REPLIES_MANAGE: frozenset({Role.ADMIN, Role.SUPERVISOR, Role.CS_MANAGER}),
     Permission.NOTIFICATIONS_MANAGE: MARKETING,
     Permission.WHATSAPP_TEMPLATES_MANAGE: MARKETING,
     Permission.BILLING_VIEW: frozenset({Role.ADMIN}),

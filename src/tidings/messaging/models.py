@@ -106,6 +106,7 @@ class Message(models.Model):
             models.Index(fields=["workspace", "status"]),
             models.Index(fields=["account", "provider_message_id"]),
             models.Index(fields=["dispatch", "position"]),
+            models.Index(fields=["identity", "-created_at"], name="message_identity_recent"),  # a conversation
         ]
 
 

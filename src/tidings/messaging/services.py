@@ -178,6 +178,9 @@ def _store(workspace, account, dispatches: list[Dispatch], messages: list[Messag
         (MessageEvent(workspace_id=workspace.pk, message=m, kind=EventKind.QUEUED, at=at) for m in messages),
         batch_size=BATCH,
     )
+    # Listeners above (the inbox) learn of each push send as it is queued; multicasts report only outcomes.
+    message_events_recorded(workspace_id=workspace.pk, kind=EventKind.QUEUED, message_ids=[m.pk for m in messages],
+                            at=at)
     transaction.on_commit(partial(_enqueue_all, [d.pk for d in dispatches]))
 
 

@@ -1,0 +1,34 @@
+"""Keeping conversations current from the message pipeline (messaging.events listeners).
+
+Customer messages (received) create or reopen the conversation and run keyword rules; messages we queue move the
+preview (chat and API sends start a conversation; broadcasts only touch an existing one); delivery outcomes reach
+open consoles as ticks.
+"""
+
+from tidings.messaging.events import message_event_listener
+from tidings.messaging.models import EventKind, Message, Purpose
+
+from . import realtime
+from .models import Conversation
+from .services import conversation_note_message
+
+# Sends that belong in a conversation of their own; others (broadcasts, journeys…) only show in an existing one.
+_CONVERSATIONAL = frozenset({Purpose.CHAT, Purpose.API})
+
+
+@message_event_listener(kinds={EventKind.RECEIVED, EventKind.QUEUED})
+def conversation_from_message(*, workspace_id, kind, message_ids, at, data) -> None:
+    messages = Message.objects.filter(pk__in=message_ids).select_related("identity").order_by("created_at", "id")
+    for message in messages:
+        create = kind == EventKind.RECEIVED or message.purpose in _CONVERSATIONAL
+        conversation_note_message(message=message, create=create)
+
+
+@message_event_listener(kinds={EventKind.SENT, EventKind.DELIVERED, EventKind.READ, EventKind.FAILED})
+def ticks_to_consoles(*, workspace_id, kind, message_ids, at, data) -> None:
+    rows = (Message.objects.filter(pk__in=message_ids, identity__conversation__isnull=False)
+            .values_list("pk", "identity__conversation__id", "status"))
+    for message_id, conversation_id, status in rows:
+        realtime.publish(workspace_id=workspace_id, payload={
+            "type": "status", "conversation": conversation_id, "message": message_id, "status": status,
+        })

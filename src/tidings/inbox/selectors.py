@@ -1,0 +1,139 @@
+"""Who sees which conversations, the inbox list with its tabs and filters, and one conversation's history."""
+
+import datetime
+from collections.abc import Callable
+
+from django.db.models import Count, Q, QuerySet
+
+from tidings.core import clock
+from tidings.core.models import Membership
+from tidings.core.roles import Role, SALES_ROLES
+from tidings.messaging.models import Message
+
+from .models import Conversation, ConversationActivity, ConversationState
+
+WHATSAPP_WINDOW = datetime.timedelta(hours=24)
+
+# Sales roles see the conversations of customers bound to them. The OMO module (staff binding) registers a
+# function membership → Q over Conversation naming those customers; until then, a salesperson sees what is
+# assigned to them (e.g. by a keyword auto-assign rule).
+_SALES_SCOPES: list[Callable[[Membership], Q]] = []
+
+
+def register_sales_scope(func: Callable[[Membership], Q]) -> Callable[[Membership], Q]:
+    if func not in _SALES_SCOPES:
+        _SALES_SCOPES.append(func)
+    return func
+
+
+def visibility(membership: Membership) -> Q:
+    """CS Agents: assigned to them or unassigned; sales roles: their bound customers (and assigned to them);
+    Admin, Supervisor, CS Manager: everything in the workspace."""
+    if membership.role == Role.CS_AGENT:
+        return Q(assignee=membership) | Q(assignee__isnull=True)
+    if membership.role in SALES_ROLES:
+        scope = Q(assignee=membership)
+        for func in _SALES_SCOPES:
+            scope |= func(membership)
+        return scope
+    if membership.role == Role.MARKETER:
+        return Q(pk__in=[])
+    return Q()
+
+
+def conversations_visible(membership: Membership) -> QuerySet[Conversation]:
+    return Conversation.objects.for_workspace(membership.workspace).filter(visibility(membership))
+
+
+def conversation_get(membership: Membership, conversation_id) -> Conversation | None:
+    """A conversation this member may see, else None (another workspace's, or not theirs to see)."""
+    try:
+        conversation_id = int(conversation_id)
+    except (TypeError, ValueError):
+        return None
+    return (conversations_visible(membership).select_related("contact", "identity", "account", "assignee__user")
+            .filter(pk=conversation_id).first())
+
+
+def conversation_get_for_takeover(membership: Membership, conversation_id) -> Conversation | None:
+    """CS roles may take over any conversation of the workspace (SPEC I2), even one they cannot list."""
+    from tidings.core.permissions import CS_ROLES
+
+    if membership.role in CS_ROLES:
+        try:
+            return (Conversation.objects.for_workspace(membership.workspace)
+                    .select_related("contact", "identity", "account", "assignee__user")
+                    .filter(pk=int(conversation_id)).first())
+        except (TypeError, ValueError):
+            return None
+    return conversation_get(membership, conversation_id)
+
+
+def _search(queryset: QuerySet[Conversation], q: str) -> QuerySet[Conversation]:
+    q = " ".join((q or "").split())
+    if not q:
+        return queryset
+    return queryset.filter(
+        Q(contact__name__icontains=q) | Q(contact__phone__icontains=q) | Q(identity__display_name__icontains=q)
+        | Q(contact__email__icontains=q)
+    )
+
+
+def conversations_filter(membership: Membership, *, state: str = "", channel: str = "", assignee: str = "",
+                         tag: str = "", q: str = "") -> QuerySet[Conversation]:
+    """The inbox list: visible conversations, most recent first. `assignee` is a membership id, "me" or
+    "unassigned"; `tag` a tag name on the customer; `q` searches name, phone, email and channel display name."""
+    queryset = conversations_visible(membership)
+    if state:
+        queryset = queryset.filter(state=state)
+    if channel:
+        queryset = queryset.filter(channel=channel)
+    if assignee == "me":
+        queryset = queryset.filter(assignee=membership)
+    elif assignee == "unassigned":
+        queryset = queryset.filter(assignee__isnull=True)
+    elif assignee:
+        try:
+            queryset = queryset.filter(assignee_id=int(assignee))
+        except ValueError:
+            queryset = queryset.none()
+    if tag:
+        queryset = queryset.filter(contact__tags__name=tag)
+    queryset = _search(queryset, q)
+    return queryset.order_by("-last_message_at", "-id")
+
+
+def state_counts(membership: Membership, **filters) -> dict[str, int]:
+    """How many conversations each tab holds under the same filters (the tabs' badges)."""
+    filters.pop("state", None)
+    rows = conversations_filter(membership, **filters).order_by().values("state").annotate(n=Count("id"))
+    counts = {state: 0 for state in ConversationState.values}
+    counts.update({row["state"]: row["n"] for row in rows})
+    return counts
+
+
+def conversation_messages(conversation: Conversation, *, before_id: int | None = None, limit: int = 50
+                          ) -> list[Message]:
+    """The latest `limit` messages of the conversation (older than `before_id` when paging back), oldest first."""
+    messages = Message.objects.filter(workspace_id=conversation.workspace_id, identity_id=conversation.identity_id)
+    if before_id:
+        messages = messages.filter(pk__lt=before_id)
+    latest = list(messages.select_related(None).order_by("-created_at", "-id")[:limit])
+    latest.reverse()
+    return latest
+
+
+def conversation_activities(conversation: Conversation) -> QuerySet[ConversationActivity]:
+    return conversation.activities.select_related("actor__user", "previous_assignee__user", "assignee__user")
+
+
+def reply_window_remaining(conversation: Conversation) -> datetime.timedelta | None:
+    """Time left in the 24-hour customer-service window (WhatsApp, Messenger, Instagram); None when closed or the
+    channel has none."""
+    if conversation.channel not in ("whatsapp", "messenger", "instagram"):
+        return None
+    last = conversation.identity.last_inbound_at
+    if last is None:
+        return None
+    left = last + WHATSAPP_WINDOW - clock.now(conversation.workspace)
+    return left if left.total_seconds() > 0 else None
