@@ -104,6 +104,9 @@ def conversation_note_message(*, message: Message, create: bool = True) -> Conve
         fields.append("last_message_at")
     conversation.last_message_preview = preview_of(message.content)
     conversation.last_message_direction = message.direction
+    if conversation.contact_id != message.identity.contact_id:  # a contact merge moved the identity
+        conversation.contact_id = message.identity.contact_id
+        fields.append("contact")
     reopened = False
     if inbound:
         conversation.unread_count += 1
@@ -200,7 +203,7 @@ def conversation_reply(*, conversation: Conversation, membership: Membership | N
 
     A reply on a pending or closed conversation makes the member its follower (in progress)."""
     messages = message_send(
-        workspace=conversation.workspace, contact=conversation.contact_id, channel=conversation.channel,
+        workspace=conversation.workspace, contact=conversation.identity.contact_id, channel=conversation.channel,
         contents=contents, purpose=Purpose.CHAT, account=conversation.account, tag=tag,
         source=source or (f"member:{membership.pk}" if membership else ""),
     )
