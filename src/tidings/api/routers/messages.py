@@ -74,7 +74,12 @@ def get_message(request, message_id: int):
     message = message_get(request.auth.workspace, message_id)
     if message is None:
         raise ObjectNotFound()
+    return message_out(message, message_events(message))
+
+
+def message_out(message, events) -> dict:
+    """One message as the API shows it (also each item of a conversation's history), `events` in order."""
     return {
         "id": message.pk, "status": message.status, "channel": message.channel, "error": message.error,
-        "events": [{"kind": e.kind, "at": e.at} for e in message_events(message)],
+        "events": [{"kind": e.kind, "at": e.at} for e in events],
     }
