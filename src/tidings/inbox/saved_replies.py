@@ -167,11 +167,17 @@ def saved_reply_delete(*, membership: Membership, reply: SavedReply) -> None:
 # --- selectors -----------------------------------------------------------------------------------------------
 
 
-def saved_replies_for(membership: Membership, q: str = "", category: str = "") -> QuerySet[SavedReply]:
+def saved_replies_for(membership: Membership, q: str = "", category: str = "", *, scope: str = ""
+                      ) -> QuerySet[SavedReply]:
     """The replies this member may use (their own and the team's), by category then title. `q` searches title,
-    text and category; `category` keeps one category ("-" for replies without one)."""
+    text and category (every word); `category` keeps one category ("-" for replies without one); `scope` "mine" or
+    "team" keeps one kind."""
     replies = SavedReply.objects.for_workspace(membership.workspace).filter(
         Q(owner__isnull=True) | Q(owner=membership))
+    if scope == "mine":
+        replies = replies.filter(owner=membership)
+    elif scope == "team":
+        replies = replies.filter(owner__isnull=True)
     q = " ".join((q or "").split())
     for word in q.split(" ") if q else []:
         replies = replies.filter(Q(title__icontains=word) | Q(text__icontains=word) | Q(category__icontains=word))
