@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy
 
 from tidings.contacts.models import Channel
 from tidings.contacts.tabular import CsvWriter
+from tidings.core import clock
 from tidings.core.errors import NotFound, ServiceError
 from tidings.core.models import Membership, Workspace
 from tidings.core.permissions import Permission
@@ -305,6 +306,12 @@ def exports_for(membership: Membership) -> QuerySet[ConversationExport]:
     if visibility(membership):  # an empty Q() means the whole workspace
         exports = exports.filter(created_by=membership)
     return exports
+
+
+def export_default_range(workspace: Workspace, days: int = 7) -> tuple[datetime.date, datetime.date]:
+    """The form's first suggestion: the last `days` days up to today, in the workspace's zone."""
+    today = clock.now(workspace).astimezone(_zone(workspace)).date()
+    return today - datetime.timedelta(days=days - 1), today
 
 
 def export_get(membership: Membership, export_id) -> ConversationExport | None:
