@@ -47,11 +47,14 @@ GROUPS: tuple[NavGroup, ...] = (
         NavItem("home", _("Home"), P.OVERVIEW_VIEW, "console:home", icon="home"),
     )),
     NavGroup(_("Conversations"), (
-        NavItem("inbox", _("Inbox"), P.CONVERSATIONS_VIEW, icon="chat", description=_(
-            "One inbox for LINE, WhatsApp, Messenger and Instagram: pending, in progress and closed "
-            "conversations, following and taking over, notes, tags and saved replies.")),
+        NavItem("inbox", _("Inbox"), P.CONVERSATIONS_VIEW, "console:inbox", icon="chat",
+                matches=("console:inbox_conversation", "console:inbox_whatsapp_start")),
         NavItem("keyword-rules", _("Keyword rules"), P.KEYWORD_REPLY_MANAGE, icon="bolt", description=_(
             "Keyword auto-reply and auto-assign rules, each showing how many times it was triggered.")),
+        NavItem("saved-replies", _("Saved replies"), P.CONVERSATIONS_VIEW, "console:saved_replies", icon="list",
+                matches=("console:saved_reply_add", "console:saved_reply_edit")),
+        NavItem("conversation-exports", _("Export conversations"), P.CONVERSATIONS_EXPORT,
+                "console:conversation_exports", icon="card", matches=("console:conversation_export_detail",)),
         NavItem("my-list", _("My list"), P.OMO_MY_LIST, icon="user", description=_(
             "The customers bound to you by your QR code, with channel filter, search and a chat button.")),
         NavItem("team-list", _("Team list"), P.OMO_TEAM_LIST, icon="users", description=_(
