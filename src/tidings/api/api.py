@@ -19,6 +19,7 @@ from .permissions import permission_gate
 from .routers import (
     billing,
     contacts,
+    conversations,
     custom_attributes,
     events,
     me,
@@ -106,3 +107,4 @@ api.add_router("", custom_attributes.router)
 api.add_router("", events.router)
 api.add_router("", notifications.router)
 api.add_router("", billing.router)
+api.add_router("", conversations.router)
