@@ -49,8 +49,9 @@ GROUPS: tuple[NavGroup, ...] = (
     NavGroup(_("Conversations"), (
         NavItem("inbox", _("Inbox"), P.CONVERSATIONS_VIEW, "console:inbox", icon="chat",
                 matches=("console:inbox_conversation", "console:inbox_whatsapp_start")),
-        NavItem("keyword-rules", _("Keyword rules"), P.KEYWORD_REPLY_MANAGE, icon="bolt", description=_(
-            "Keyword auto-reply and auto-assign rules, each showing how many times it was triggered.")),
+        NavItem("keyword-rules", _("Keyword rules"), P.KEYWORD_REPLY_MANAGE, "console:keyword_rules", icon="bolt",
+                matches=("console:keyword_rules_assign", "console:keyword_rule_add", "console:keyword_rule_add_assign",
+                         "console:keyword_rule")),
         NavItem("saved-replies", _("Saved replies"), P.CONVERSATIONS_VIEW, "console:saved_replies", icon="list",
                 matches=("console:saved_reply_add", "console:saved_reply_edit")),
         NavItem("conversation-exports", _("Export conversations"), P.CONVERSATIONS_EXPORT,
