@@ -148,7 +148,8 @@ def test_search_by_title_text_or_category_and_filter_by_category(agent, manager)
 
 def test_fill_uses_the_customer_and_the_member(workspace, agent):
     reply = saved_reply_create(membership=agent, title="Hi",
-                               text="Hi {name} ({phone}), this is {agent} from {brand}.", image_url="https://cdn.example/menu.png")
+                               text="Hi {name} ({phone}), this is {agent} from {brand}.",
+                               image_url="https://cdn.example/menu.png")
     conversation = conversation_with(workspace, display_name="Mei LINE", name="陳美玲", phone="+85261234567")
     filled = saved_reply_fill(reply, conversation, agent)
     assert filled == {"text": "Hi 陳美玲 (+85261234567), this is Kai from Acme Tea.",
