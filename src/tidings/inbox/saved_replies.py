@@ -14,7 +14,7 @@ from django.core.validators import URLValidator
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from tidings.core.errors import NotFound, ServiceError
 from tidings.core.models import Membership
@@ -72,9 +72,9 @@ def _clean(*, title: str, category: str, text: str, image_url: str) -> dict:
     unknown = unknown_variables(text)
     if unknown:
         raise ServiceError(
-            _("Unknown variable %(unknown)s. Use %(known)s.") % {
-                "unknown": ", ".join(f"{{{key}}}" for key in unknown),
-                "known": ", ".join(f"{{{key}}}" for key in VARIABLES)},
+            ngettext("Unknown variable %(unknown)s. Use %(known)s.", "Unknown variables %(unknown)s. Use %(known)s.",
+                     len(unknown)) % {"unknown": ", ".join(f"{{{key}}}" for key in unknown),
+                                      "known": ", ".join(f"{{{key}}}" for key in VARIABLES)},
             field="text")
     if image_url:
         try:
