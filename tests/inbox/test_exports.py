@@ -221,3 +221,16 @@ def test_members_see_their_own_exports_and_full_view_roles_see_everyones(workspa
     assert list(exports_for(sean)) == [mine]
     assert export_get(sean, hers.pk) is None
     assert set(exports_for(manager)) == {mine, hers}
+
+
+@pytest.mark.parametrize(("content", "cell"), [
+    ({"type": "text", "text": "你好"}, "你好"),
+    ({"type": "template", "name": "weekly_offers", "parameters": ["陳小姐"]}, "[WhatsApp template] weekly_offers · 陳小姐"),
+    ({"type": "location", "title": "銅鑼灣店", "address": "軒尼詩道 500 號", "latitude": 22.28, "longitude": 114.18},
+     "[Location] 銅鑼灣店 · 軒尼詩道 500 號 · 22.28,114.18"),
+    ({"type": "sticker", "package_id": "446", "sticker_id": "1988"}, "[Sticker]"),
+    ({"type": "carousel", "alt_text": "本週新品", "columns": [{"title": "凍檸茶", "text": "HK$28"}]}, "[Carousel] 本週新品"),
+    ({"type": "reaction", "emoji": "👍"}, "[reaction] 👍"),
+])
+def test_non_text_messages_are_summarised_in_the_text_column(content, cell):
+    assert exports.message_summary(content) == cell
