@@ -213,7 +213,8 @@ def _editor(request, form, kind: str, rule=None):
                                _connected_channels(request.workspace))
         context.update(breakdown=breakdown, chart={
             "labels": [b["label"] for b in breakdown], "counts": [b["count"] for b in breakdown],
-            "channels": [b["channel"] for b in breakdown], "title": _("Triggered")})
+            "channels": [b["channel"] for b in breakdown], "title": _("Triggered")},
+            chart_height=48 + 40 * len(breakdown))
     return render(request, "console/keyword_rules/form.html", context)
 
 
