@@ -175,5 +175,15 @@ for _item in filter(None, os.environ.get("TIDINGS_PAIR_INTERVALS", "").split(","
 
 INPROCESS_HTTP = os.environ.get("TIDINGS_INPROCESS_HTTP", "0") == "1"
 
+# Real-time inbox events to open consoles (inbox/realtime.py). With TIDINGS_REDIS_URL (redis://host:6379/0) they go
+# through Redis streams; without it through a short-lived table that every web process polls.
+REALTIME = {
+    "REDIS_URL": os.environ.get("TIDINGS_REDIS_URL", ""),
+    "POLL_SECONDS": 0.1,  # table bus: how often each web process reads new events
+    "RETENTION_SECONDS": 300,  # how long events are kept for consoles that reconnect
+    "HEARTBEAT_SECONDS": 15,  # a comment on idle streams, so proxies keep them open
+    "STREAM_SECONDS": 300,  # a stream ends after this; the browser reconnects and resumes after its last event
+}
+
 DEMO_PASSWORD = os.environ.get("TIDINGS_DEMO_PASSWORD", "tidings-demo")
 
