@@ -14,7 +14,9 @@ class Command(BaseCommand):
     def handle(self, *args, host, port, workers, **options):
         import uvicorn
 
+        # Open console event streams (inbox real time) never finish by themselves: on shutdown they are cut after
+        # a few seconds (browsers reconnect to the next server), instead of keeping the old one alive.
         uvicorn.run(
             "tidings.asgi:application", host=host, port=port, workers=workers, log_level="info",
-            lifespan="off", access_log=False,
+            lifespan="off", access_log=False, timeout_graceful_shutdown=5,
         )
