@@ -8,9 +8,10 @@ import pytest
 
 from tests.support import cross_workspace as xws
 from tidings.api.permissions import api_routes
-from tidings.contacts.services import tags_add
+from tidings.contacts.services import contact_update, tags_add
 from tidings.core.models import AuditEntry
 from tidings.core.roles import Role
+from tidings.inbox import selectors as inbox_selectors
 from tidings.inbox.models import ActivityKind, Conversation
 from tidings.inbox.services import conversation_follow
 from tidings.sandbox.personas import persona_act
@@ -82,6 +83,21 @@ def test_filters_by_state_channel_assignee_tag_and_search(workspace, new_persona
 
     page = admin_api.get(f"{LIST}?limit=1&offset=1").json()
     assert (page["count"], [i["id"] for i in page["items"]]) == (3, [tony.pk])
+
+
+@pytest.mark.parametrize("cap", [1000, 0], ids=["few matches, by id", "common term, while reading the list"])
+def test_search_by_name_phone_email_or_chat_display_name(cap, monkeypatch, workspace, new_persona, admin_api):
+    monkeypatch.setattr(inbox_selectors, "SEARCH_ID_CAP", cap)
+    mei = customer_says(workspace, new_persona(name="陳美玲", phone="+85261230001"), "hi")
+    tony = customer_says(workspace, new_persona(name="Tony Wong", phone="+85261239999"), "hello")
+    contact_update(workspace=workspace, contact=tony.contact, email="tony@example.com")
+    contact_update(workspace=workspace, contact=mei.contact, name="Mei Chan")  # LINE still calls her 陳美玲
+    assert ids(admin_api.get(f"{LIST}?q=美玲")) == [mei.pk]
+    assert ids(admin_api.get(f"{LIST}?q=mei chan")) == [mei.pk]
+    assert ids(admin_api.get(f"{LIST}?q=TONY@EXAMPLE")) == [tony.pk]
+    assert ids(admin_api.get(f"{LIST}?q=6123")) == [tony.pk, mei.pk]
+    assert ids(admin_api.get(f"{LIST}?q=9999&state=pending")) == [tony.pk]
+    assert admin_api.get(f"{LIST}?q=nobody").json() == {"items": [], "count": 0}
 
 
 def test_bad_filters_are_a_422_naming_the_field(admin_api):

@@ -39,6 +39,7 @@ class Conversation(models.Model):
 
     class Meta:
         indexes = [
+            models.Index(fields=["workspace", "-last_message_at", "-id"], name="conv_recent"),  # every state
             models.Index(fields=["workspace", "state", "-last_message_at"], name="conv_state_recent"),
             models.Index(fields=["workspace", "assignee", "state", "-last_message_at"], name="conv_assignee_recent"),
             models.Index(fields=["workspace", "channel", "state", "-last_message_at"], name="conv_channel_recent"),
