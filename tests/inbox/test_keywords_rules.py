@@ -53,8 +53,8 @@ def test_refusals_name_their_field(workspace, line_account, sms_account):
     refused("keywords", **reply(workspace, keywords=["x" * 101]))
     refused("channels", **reply(workspace, channels=["fax"]))
     refused("reply_contents", **reply(workspace, reply_contents=[], tags=[]))
-    refused("reply_contents[0].url", **reply(workspace, reply_contents=[{"type": "image", "url": "http://x.test/a.png"}],
-                                             channels=["line"]))
+    http_image = [{"type": "image", "url": "http://x.test/a.png"}]
+    refused("reply_contents[0].url", **reply(workspace, reply_contents=http_image, channels=["line"]))
     refused("reply_contents[0].type", **reply(workspace, reply_contents=[{"type": "video", "url": "https://x.test/v",
                                                                           "preview_url": "https://x.test/p"}]))
     # SMS is connected and the rule answers on every channel: an image cannot go by SMS.
