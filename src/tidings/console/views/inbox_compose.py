@@ -250,7 +250,7 @@ def _contents_posted(request, conversation, kind: str) -> tuple[list, dict, dict
     saved_image = request.POST.get("image_url", "").strip()
     if saved_image:  # the image of a saved reply put into the input box
         contents.append({"type": "image", "url": saved_image})
-    text = request.POST.get("text", "").strip()
+    text = request.POST.get("text", "").replace("\r\n", "\n").strip()  # a textarea posts its lines with CRLF
     if text:
         contents.append({"type": "text", "text": text})
     if not contents:
