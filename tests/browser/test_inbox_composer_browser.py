@@ -112,8 +112,9 @@ def test_agent_answers_with_text_a_saved_reply_and_an_image_and_edits_the_custom
 def test_outside_the_whatsapp_window_only_a_template_goes(new_page, log_in, workspace, make_member, whatsapp):
     agent = make_member(workspace, Role.CS_AGENT, name="Ben")
     template = approved_template(whatsapp)
-    conversation = whatsapp_conversation_start(workspace=workspace, membership=agent, phone="+852 6987 6512",
-                                               name="Ken Lee")
+    persona = persona_create(workspace=workspace, name="Ken Lee", phone="+85269876512", line=False,
+                             whatsapp={"in_window": False})
+    conversation = whatsapp_conversation_start(workspace=workspace, membership=agent, phone="+852 6987 6512")
 
     page = _open(new_page, log_in, agent, conversation)
     assert "only approved templates" in page.locator("[data-composer] [data-window]").inner_text()
@@ -128,3 +129,8 @@ def test_outside_the_whatsapp_window_only_a_template_goes(new_page, log_in, work
     sent = Message.objects.get(identity=conversation.identity)
     assert sent.content["name"] == template.name and sent.content["parameters"] == ["Ken", "#7788"]
     page.wait_for_selector(".msg-out")
+
+    # The customer answers: the window opens again and the composer offers free text, without a reload.
+    persona_act(workspace=workspace, persona=persona, action="send", channel="whatsapp", text="Thanks, on my way")
+    page.wait_for_selector("[data-composer] textarea[name=text]")
+    assert "left" in page.locator("[data-composer] [data-window]").inner_text()
