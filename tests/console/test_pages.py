@@ -69,7 +69,7 @@ def test_anonymous_is_sent_to_login(name, kwargs, permission, client, own_ids):
     (Role.ADMIN, "/tokens/", 200),
     (Role.SALES_MANAGER, "/soon/team-list", 200),   # seed 001: sales managers see the team list
     (Role.SALES_PERSON, "/soon/team-list", 403),
-    (Role.MARKETER, "/soon/inbox", 403),           # every role but Marketer has the inbox
+    (Role.MARKETER, "/inbox/", 403),               # every role but Marketer has the inbox
     (Role.CS_AGENT, "/timers/", 403),
 ])
 def test_seeded_cells(role, url, expected, team, console_client):
