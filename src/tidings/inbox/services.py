@@ -131,13 +131,13 @@ def conversation_note_message(*, message: Message, create: bool = True) -> Conve
 
 
 def _follow_locked(conversation: Conversation, membership: Membership, *, kind: str, actor: Membership | None,
-                   at=None) -> Conversation:
+                   at=None, **data) -> Conversation:
     previous = conversation.assignee
     conversation.assignee = membership
     conversation.state = ConversationState.IN_PROGRESS
     conversation.closed_at = None
     conversation.save(update_fields=["assignee", "state", "closed_at"])
-    _activity(conversation, kind, actor=actor, previous=previous, at=at)
+    _activity(conversation, kind, actor=actor, previous=previous, at=at, **data)
     _publish_conversation(conversation, activity=kind, previous_assignee=previous.pk if previous else None,
                           actor=actor.pk if actor else None, actor_name=member_label(actor))
     return conversation
@@ -171,7 +171,8 @@ def conversation_follow(*, conversation: Conversation, membership: Membership, t
 def conversation_assign(*, conversation: Conversation, membership: Membership, rule_name: str = "") -> Conversation:
     """A keyword auto-assign rule hands the conversation to a member (it is in progress from then on)."""
     conversation = _lock(conversation)
-    return _follow_locked(conversation, membership, kind=ActivityKind.AUTO_ASSIGNED, actor=None)
+    return _follow_locked(conversation, membership, kind=ActivityKind.AUTO_ASSIGNED, actor=None,
+                          **({"rule": rule_name} if rule_name else {}))
 
 
 @transaction.atomic
