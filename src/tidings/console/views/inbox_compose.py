@@ -48,6 +48,7 @@ from tidings.message_templates.selectors import templates_selectable
 from .. import contact_selectors as contact_lists
 from ..access import require
 from .contact_profile import DetailsForm, attribute_display, attribute_rows, identity_rows
+from .contact_profile import _attribute_value as attribute_posted  # the contact page's in-place editor posts alike
 
 COMPOSER = "console/inbox/_composer.html"
 PANEL = "console/inbox/_panel.html"
@@ -333,6 +334,7 @@ def inbox_saved_reply(request, conversation_id, saved_reply_id):
     return _render(request, f"{COMPOSER}#saved_reply_preview", context)
 
 
+@require_GET
 def inbox_media(request, workspace, file_name):
     """A chat image sent to a customer, public: the provider (and the customer's app) fetch it without a login.
     Its name is 128 random bits, so it cannot be guessed."""
@@ -480,16 +482,6 @@ def inbox_panel_notes(request, conversation_id):
                        note_text=text if note_error else "")
 
 
-def _attribute_posted(attribute, post):
-    """What the in-place editor posted, as the services take it (strings; None clears)."""
-    if post.get("clear"):
-        return None
-    if attribute.type == "boolean":
-        return "true" if post.get("value") in ("on", "true", "1") else "false"
-    value = post.get("value", "").strip()
-    return value if value != "" else None
-
-
 @require(Permission.CONVERSATIONS_VIEW)
 def inbox_panel_attribute(request, conversation_id):
     """GET ?key=…&edit=1: one attribute's in-place editor (else its row). POST key, value (or clear): save it."""
@@ -505,10 +497,10 @@ def inbox_panel_attribute(request, conversation_id):
     error = ""
     if request.method == "POST":
         _edit_allowed(request)
+        value = attribute_posted(attribute, request.POST)
         try:
             contact = contact_writes.contact_update(workspace=request.workspace, contact=contact,
-                                                    by=request.membership,
-                                                    attributes={attribute.key: _attribute_posted(attribute, request.POST)})
+                                                    by=request.membership, attributes={attribute.key: value})
         except ServiceError as exc:
             error, editing = str(exc.message), True
             row["value"] = request.POST.get("value", "")
