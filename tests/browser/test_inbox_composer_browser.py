@@ -134,3 +134,24 @@ def test_outside_the_whatsapp_window_only_a_template_goes(new_page, log_in, work
     persona_act(workspace=workspace, persona=persona, action="send", channel="whatsapp", text="Thanks, on my way")
     page.wait_for_selector("[data-composer] textarea[name=text]")
     assert "left" in page.locator("[data-composer] [data-window]").inner_text()
+
+
+def test_messenger_outside_the_window_asks_for_a_message_tag(new_page, log_in, workspace, make_member, whatsapp):
+    from tidings.contacts.services import identity_upsert
+    from tidings.inbox.services import conversation_ensure
+
+    agent = make_member(workspace, Role.CS_AGENT, name="Cara")
+    page_account = account_create(workspace=workspace, actor=None, channel="messenger", name="Tidings Tea Page")
+    identity, _created = identity_upsert(workspace=workspace, account=page_account, external_id="24001234567890",
+                                         display_name="Wong Ka Yan")
+    conversation, _created = conversation_ensure(identity=identity)
+
+    page = _open(new_page, log_in, agent, conversation)
+    assert "choose a message tag" in page.locator("[data-composer] [data-window]").inner_text()
+    page.fill("[data-composer] textarea[name=text]", "Your order has shipped: tracking HK123.")
+    page.select_option("[data-composer] select[name=tag]", "POST_PURCHASE_UPDATE")
+    screenshot(page, "inbox-composer-messenger-tag")
+    page.click("[data-composer] [data-send]")
+    page.wait_for_selector("[data-composer-sent]")
+    sent = Message.objects.get(identity=identity)
+    assert sent.dispatch.options["tag"] == "POST_PURCHASE_UPDATE"
