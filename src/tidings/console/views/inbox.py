@@ -382,7 +382,7 @@ def _thread_context(conversation, *, before_id=None) -> dict:
     lower = messages[0].created_at if more and messages else None
     items = _thread_items(conversation, messages, lower=lower, upper=upper, zone=_zone(conversation.workspace))
     return {"items": items, "earlier_id": messages[0].pk if more and messages else None,
-            "conversation": conversation}
+            "conversation": conversation, "no_messages": not messages and not before_id}
 
 
 def _conversation_context(request, conversation) -> dict:
@@ -490,7 +490,8 @@ def region_choices() -> list[tuple[str, str]]:
 
 class WhatsAppStartForm(forms.Form):
     region = forms.ChoiceField(label=gettext_lazy("Country code"), initial=DEFAULT_WHATSAPP_REGION)
-    phone = forms.CharField(label=gettext_lazy("WhatsApp phone number"), max_length=40,
+    phone = forms.CharField(label=gettext_lazy("WhatsApp phone number"), max_length=40, error_messages={
+                                "required": gettext_lazy("Enter the customer's WhatsApp phone number.")},
                             widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off",
                                                           "placeholder": "6123 4567"}))
     name = forms.CharField(label=gettext_lazy("Name"), max_length=200, required=False,

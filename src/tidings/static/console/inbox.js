@@ -175,12 +175,12 @@
     var c = convo();
     if (!c || c.classList.contains("is-gone")) return;
     c.classList.add("is-gone");
-    notice(t("gone"));
+    notice(t("gone"), true);
   }
-  function notice(text) {
+  function notice(text, append) {
     var box = document.querySelector("[data-convo-notice]");
     if (!box) return;
-    box.textContent = text;
+    box.textContent = append && !box.hidden && box.textContent ? box.textContent + " " + text : text;
     box.hidden = false;
   }
 
