@@ -1,0 +1,152 @@
+"""The inbox in Chromium with two members at once, over real HTTP and the real event stream (SPEC I1-I3): Amy follows a
+WhatsApp conversation; Ben starts a new WhatsApp conversation with the same number, is asked whether to take it
+over, confirms, and Amy's screen shows the change; then the customer answers from the simulated phone and both
+screens show the answer without a reload."""
+
+import datetime
+
+import pytest
+
+from tidings.channels.services import account_create
+from tidings.core.roles import Role
+from tidings.inbox.models import Conversation
+from tidings.sandbox.personas import persona_act, persona_create
+from tidings.timers.services import clock_advance
+
+from tests.browser.support import screenshot, wait_for
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def whatsapp(live_server, settings, workspace):
+    """Real HTTP both ways: the pipeline calls the fake Graph API on the live server and the persona's messages come
+    back as signed webhooks."""
+    settings.BASE_URL = live_server.url
+    settings.INPROCESS_HTTP = False
+    return account_create(workspace=workspace, actor=None, channel="whatsapp", name="Tidings Tea")
+
+
+def _inbox(new_page, log_in, member, **size):
+    page = new_page(**size)
+    log_in(page, member)
+    page.goto("/inbox/")
+    page.wait_for_function("document.body.dataset.realtime === 'open'")
+    return page
+
+
+def test_takeover_reaches_the_previous_follower_and_the_customer_reply_reaches_both(new_page, log_in, workspace,
+                                                                                    make_member, whatsapp):
+    # Amy manages the team (she still sees the conversation once it is Ben's); Ben is an agent.
+    amy = make_member(workspace, Role.CS_MANAGER, name="Amy")
+    ben = make_member(workspace, Role.CS_AGENT, name="Ben")
+    persona = persona_create(workspace=workspace, name="陳美玲", phone="+85269876501", line=False,
+                             whatsapp={"in_window": True})
+    persona_act(workspace=workspace, persona=persona, action="send", channel="whatsapp",
+                text="Is the oolong back in stock?")
+    conversation = wait_for(lambda: Conversation.objects.filter(contact=persona.contact, channel="whatsapp").first())
+
+    a = _inbox(new_page, log_in, amy)
+    row = a.locator(f'.conv[data-conversation-id="{conversation.pk}"]')
+    assert "Is the oolong back in stock?" in row.inner_text()
+    screenshot(a, "inbox-list")
+    row.click()
+    a.wait_for_selector(".msg-in:has-text('Is the oolong back in stock?')")
+    a.click("[data-follow]")
+    a.wait_for_selector("#convo-header:has-text('You follow it')")
+    a.wait_for_selector(".thread-activity:has-text('Amy followed')")
+    conversation.refresh_from_db()
+    assert conversation.assignee == amy
+
+    b = _inbox(new_page, log_in, ben)
+    b.click("[data-wa-open]")
+    dialog = b.locator("[data-wa-dialog]")
+    assert dialog.locator("select[name=region]").input_value() == "HK"  # +852 by default
+    dialog.locator("input[name=phone]").fill("6987 6501")
+    dialog.locator("[data-wa-start]").click()
+    dialog.locator("text=Amy follows this conversation. Take it over?").wait_for()
+    screenshot(b, "inbox-takeover-question")
+    dialog.locator("[data-wa-takeover]").click()
+    b.wait_for_url(f"**/inbox/{conversation.pk}/")
+    b.wait_for_selector("#convo-header:has-text('You follow it')")
+    b.wait_for_function("document.body.dataset.realtime === 'open'")
+
+    # Amy is told, and her header and timeline change without a reload.
+    a.wait_for_selector("[data-convo-notice]:has-text('Ben took over this conversation')")
+    a.wait_for_selector("#convo-header:has-text('Followed by Ben')")
+    a.wait_for_selector(".thread-activity:has-text('Ben took over from Amy')")
+    assert a.locator("[data-takeover-open]").is_visible()  # she could take it back, after the question
+    screenshot(a, "inbox-taken-over")
+
+    persona_act(workspace=workspace, persona=persona, action="send", channel="whatsapp", text="Great, two tins please")
+    for page in (a, b):
+        page.wait_for_selector(".msg-in:has-text('Great, two tins please')")
+        assert page.locator(".msg-in:has-text('Great, two tins please')").count() == 1  # appended once
+    # Ben's list (open on In progress, where the conversation now is) follows too.
+    b.locator(f'.conv[data-conversation-id="{conversation.pk}"]:has-text("Great, two tins please")').wait_for()
+    screenshot(b, "inbox-conversation")
+
+
+def test_ticks_follow_the_delivery_and_the_list_moves_on_a_phone(new_page, log_in, workspace, make_member,
+                                                                 whatsapp):
+    from tidings.inbox.services import conversation_reply
+
+    agent = make_member(workspace, Role.CS_AGENT, name="Cara")
+    persona = persona_create(workspace=workspace, name="Wong Ka Yan", phone="+85269876502", line=False,
+                             whatsapp={"in_window": True})
+    persona_act(workspace=workspace, persona=persona, action="send", channel="whatsapp", text="Hello?")
+    conversation = wait_for(lambda: Conversation.objects.filter(contact=persona.contact, channel="whatsapp").first())
+
+    page = _inbox(new_page, log_in, agent, width=390, height=844)
+    page.click(f'.conv[data-conversation-id="{conversation.pk}"]')
+    page.wait_for_selector(".msg-in:has-text('Hello?')")
+    assert not page.locator("#inbox-list").is_visible()  # one column at a time on a phone
+    assert page.locator("[data-reply-window]").inner_text().strip().endswith("min left")
+
+    [sent] = conversation_reply(conversation=conversation, membership=agent,
+                                contents=[{"type": "text", "text": "Hi! How can we help?"}])
+    bubble = page.locator(f'[data-message-id="{sent.pk}"]')
+    bubble.wait_for()
+    page.wait_for_selector(f'[data-message-id="{sent.pk}"] [data-tick="sent"]')
+    # The fake WhatsApp reports "delivered" two seconds (of the sandbox clock) later; the tick moves without a reload.
+    clock_advance(workspace=workspace, by=datetime.timedelta(seconds=3))
+    page.wait_for_selector(f'[data-message-id="{sent.pk}"] [data-tick="delivered"]')
+    screenshot(page, "inbox-phone-conversation")
+    page.click("[data-back]")
+    page.click(".inbox-tab[data-tab=in_progress]")  # replying made Cara its follower
+    page.wait_for_selector(f'.conv[data-conversation-id="{conversation.pk}"]:has-text("Hi! How can we help?")')
+    screenshot(page, "inbox-phone-list")
+
+
+def test_an_agent_whose_conversation_is_taken_over_from_the_header_is_told(new_page, log_in, workspace,
+                                                                           make_member, whatsapp):
+    from tidings.inbox.services import conversation_follow
+
+    agent = make_member(workspace, Role.CS_AGENT, name="Dan")
+    manager = make_member(workspace, Role.CS_MANAGER, name="Eve")
+    persona = persona_create(workspace=workspace, name="Lee Siu Ming", phone="+85269876503", line=False,
+                             whatsapp={"in_window": True})
+    persona_act(workspace=workspace, persona=persona, action="send", channel="whatsapp", text="Any news?")
+    conversation = wait_for(lambda: Conversation.objects.filter(contact=persona.contact, channel="whatsapp").first())
+    conversation_follow(conversation=conversation, membership=agent)
+
+    dan = _inbox(new_page, log_in, agent)
+    dan.goto(f"/inbox/{conversation.pk}/")
+    dan.wait_for_function("document.body.dataset.realtime === 'open'")
+    dan.wait_for_selector("[data-inbox-composer] textarea")
+
+    eve = _inbox(new_page, log_in, manager)
+    eve.goto(f"/inbox/{conversation.pk}/")
+    eve.click("[data-takeover-open]")
+    eve.wait_for_selector("[data-takeover-dialog]:has-text('Dan follows this conversation. Take it over?')")
+    screenshot(eve, "inbox-header-takeover")
+    eve.click("[data-takeover-confirm]")
+    eve.wait_for_selector("#convo-header:has-text('You follow it')")
+    conversation.refresh_from_db()
+    assert conversation.assignee == manager
+
+    # Dan no longer sees it (agents see their own and unassigned): told who took it, and the composer goes away.
+    dan.wait_for_selector("[data-convo-notice]:has-text('Eve took over this conversation')")
+    dan.wait_for_selector("[data-convo-notice]:has-text('You can no longer see this conversation')")
+    assert not dan.locator("[data-inbox-composer]").is_visible()
+    dan.wait_for_selector(f'.conv[data-conversation-id="{conversation.pk}"]', state="detached")
