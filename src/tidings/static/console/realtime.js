@@ -3,7 +3,8 @@
 // data-after="<realtime cursor at render>" so nothing between the page's render and the stream's start is lost.
 // Each event is re-dispatched on document.body twice: a CustomEvent "tidings:realtime" (detail = payload) and
 // htmx.trigger(body, "rt:" + payload.type, payload), so elements can say hx-trigger="rt:message from:body".
-// document.body.dataset.realtime is "open" while connected, "connecting" while the browser reconnects.
+// document.body.dataset.realtime is "open" while connected, "connecting" when reconnecting takes over 3 s, and
+// "closed" after the stream was refused (a new one is tried after 2 s, doubling up to a minute).
 (function () {
   "use strict";
 
@@ -25,7 +26,10 @@
 
   function connect() {
     var source = new EventSource(urlAfter(lastId));
+    var slow = null;  // shows "connecting" only if reconnecting takes a while (a stream ends every few minutes)
     source.onopen = function () {
+      clearTimeout(slow);
+      slow = null;
       retryDelay = 2000;
       document.body.dataset.realtime = "open";
     };
@@ -39,9 +43,10 @@
       // While the stream is merely interrupted the browser reconnects by itself (sending Last-Event-ID). A refused
       // stream (signed out, server down behind a proxy) closes for good: start a new one later, after the last id.
       if (source.readyState !== EventSource.CLOSED) {
-        document.body.dataset.realtime = "connecting";
+        if (slow === null) slow = setTimeout(function () { document.body.dataset.realtime = "connecting"; }, 3000);
         return;
       }
+      clearTimeout(slow);
       document.body.dataset.realtime = "closed";
       setTimeout(connect, retryDelay);
       retryDelay = Math.min(retryDelay * 2, 60000);
