@@ -82,6 +82,8 @@ def test_takeover_reaches_the_previous_follower_and_the_customer_reply_reaches_b
     for page in (a, b):
         page.wait_for_selector(".msg-in:has-text('Great, two tins please')")
         assert page.locator(".msg-in:has-text('Great, two tins please')").count() == 1  # appended once
+    # Read where it is open: the unread count goes back to zero.
+    wait_for(lambda: Conversation.objects.get(pk=conversation.pk).unread_count == 0)
     # Ben's list (open on In progress, where the conversation now is) follows too.
     b.locator(f'.conv[data-conversation-id="{conversation.pk}"]:has-text("Great, two tins please")').wait_for()
     screenshot(b, "inbox-conversation")
@@ -150,3 +152,42 @@ def test_an_agent_whose_conversation_is_taken_over_from_the_header_is_told(new_p
     dan.wait_for_selector("[data-convo-notice]:has-text('You can no longer see this conversation')")
     assert not dan.locator("[data-inbox-composer]").is_visible()
     dan.wait_for_selector(f'.conv[data-conversation-id="{conversation.pk}"]', state="detached")
+
+
+def test_earlier_messages_load_above_without_moving_what_is_read(new_page, log_in, workspace, make_member,
+                                                                 line_account):
+    from tidings.contacts.services import identity_note_inbound, identity_upsert
+    from tidings.inbox.services import conversation_note_message
+    from tidings.messaging.models import Message
+
+    identity, _created = identity_upsert(workspace=workspace, account=line_account, external_id="U" + "1" * 32,
+                                         display_name="林志明")
+    start = datetime.datetime.now(tz=datetime.UTC) - datetime.timedelta(days=1, hours=2)
+    for n in range(60):
+        message = Message.objects.create(
+            workspace=workspace, contact=identity.contact, identity=identity, account=line_account, channel="line",
+            direction="in" if n % 2 else "out", status="received" if n % 2 else "delivered",
+            content={"type": "text", "text": f"message {n:02d}"}, created_at=start + datetime.timedelta(minutes=30 * n))
+        if message.direction == "in":
+            identity_note_inbound(identity=identity, at=message.created_at)
+        conversation_note_message(message=message)
+    conversation = Conversation.objects.get(identity=identity)
+
+    page = new_page()
+    log_in(page, make_member(workspace, Role.CS_MANAGER))
+    page.goto(f"/inbox/{conversation.pk}/")
+    thread = page.locator("[data-thread]")
+    page.wait_for_function("(el) => el.scrollTop > 0", arg=thread.element_handle())  # opened at the bottom
+    assert page.locator(".msg:has-text('message 59')").is_visible()
+    thread.evaluate("(el) => { el.scrollTop = 0; }")
+    first = page.locator(".msg:has-text('message 20')")
+    before = first.bounding_box()["y"]
+    page.click("[data-earlier]")
+    page.locator(".msg:has-text('message 00')").wait_for(state="attached")
+    page.wait_for_timeout(200)
+    assert abs(first.bounding_box()["y"] - before) < 40  # what was on screen stays where it was
+    assert page.locator("[data-thread-start]").count() == 1
+    days = page.locator("[data-day-line]").evaluate_all("(lines) => lines.map((l) => l.dataset.dayLine)")
+    assert len(days) == len(set(days)) >= 2  # one line per day, even where the pages meet
+    # LINE reports no reads: what we sent before the customer's last message shows as read.
+    assert page.locator('.msg-out[data-status="read"] .tick-inferred').count() == 30

@@ -30,9 +30,9 @@ def test_the_dialog_defaults_to_hong_kong_and_offers_the_common_codes(workspace,
     body = console_client(amy).get(reverse("console:inbox")).content.decode()
     assert "data-wa-open" in body
     selected = re.search(r'<option value="(\w+)" selected>([^<]+)</option>', body[body.index('name="region"'):])
-    assert selected.groups() == ("HK", "Hong Kong +852")
-    for label in ("Taiwan +886", "Macau +853", "Mainland China +86", "Singapore +65", "Malaysia +60",
-                  "United States +1", "United Kingdom +44"):
+    assert selected.groups() == ("HK", "+852 Hong Kong")
+    for label in ("+886 Taiwan", "+853 Macau", "+86 Mainland China", "+65 Singapore", "+60 Malaysia",
+                  "+1 United States", "+44 United Kingdom"):
         assert label in body
 
 

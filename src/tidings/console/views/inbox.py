@@ -485,7 +485,8 @@ def conversation_read_view(request, conversation_id):
 
 
 def region_choices() -> list[tuple[str, str]]:
-    return [(code, f"{name} +{phonenumbers.country_code_for_region(code)}") for code, name in REGIONS]
+    # The code first: it is what a narrow select still shows.
+    return [(code, f"+{phonenumbers.country_code_for_region(code)} {name}") for code, name in REGIONS]
 
 
 class WhatsAppStartForm(forms.Form):

@@ -16,6 +16,11 @@
   var LIST_DELAY = 400;
   var baseTitle = document.title.split(" · ").slice(-2).join(" · ");  // "Inbox · Tidings"
 
+  // Fill the screen under whatever sits above the inbox (top bar, a billing warning, a flash message).
+  function fit() { root.style.setProperty("--inbox-top", Math.max(0, root.getBoundingClientRect().top + window.scrollY) + "px"); }
+  fit();
+  window.addEventListener("resize", fit);
+
   function t(key, values) {
     var text = root.getAttribute("data-t-" + key) || "";
     Object.keys(values || {}).forEach(function (name) { text = text.split("%(" + name + ")s").join(values[name]); });
