@@ -435,7 +435,7 @@ class _Hub:
 
     def _run(self) -> None:
         reader, poll = self._reader, float(_option("POLL_SECONDS", 0.1))
-        idle_since = None
+        idle_since, failures = None, 0
         try:
             while True:
                 with self._lock:
@@ -451,8 +451,11 @@ class _Hub:
                         return
                 try:
                     batch = reader.read(self._watched)
+                    failures = 0
                 except Exception:
-                    logger.exception("real-time reader failed; retrying")
+                    failures += 1
+                    if failures % 60 == 1:  # the first failure, then once a minute while it lasts
+                        logger.exception("real-time reader failed %d time(s); retrying every second", failures)
                     reader.close()  # a broken database connection is reopened on the next read
                     batch = []
                     time.sleep(1)
