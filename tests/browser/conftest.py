@@ -45,6 +45,11 @@ def new_page(browser, live_server, transactional_db):
     yield make
     for context in contexts:
         context.close()
+    # The live server's event streams notice the closed pages only at their next write; stop the real-time reader
+    # now, before the test's database goes away under it.
+    from tidings.inbox import realtime
+
+    realtime.hub_stop()
 
 
 @pytest.fixture
