@@ -198,10 +198,12 @@ def test_follow_someone_elses_conversation_needs_takeover(workspace, new_persona
     assert AuditEntry.objects.filter(action="conversation.take_over", target_id=str(conversation.pk)).exists()
 
 
-def test_close(workspace, new_persona, amy, api_client):
+def test_follow_without_a_body_then_close(workspace, new_persona, amy, api_client):
     conversation = customer_says(workspace, new_persona(), "hi")
     client = api_client(amy)
-    client.post(f"{LIST}/{conversation.pk}/follow")
+    # The follow body is optional: a bare POST follows.
+    followed = client.client.generic("POST", f"{LIST}/{conversation.pk}/follow", headers=client.headers)
+    assert followed.status_code == 200 and followed.json()["assignee"]["id"] == amy.pk
     closed = client.post(f"{LIST}/{conversation.pk}/close")
     assert closed.status_code == 200, closed.content
     assert closed.json()["state"] == "closed" and closed.json()["closed_at"]
