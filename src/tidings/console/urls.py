@@ -64,3 +64,9 @@ urlpatterns += [*notifications.URLS, *billing.URLS]  # LINE notification shortcu
 
 from .views import integrations  # noqa: E402  (tracking script and Shopify: settings/integrations…)
 urlpatterns += integrations.URLS
+
+# Inbox 2.0: the inbox, its composer and side panel, the real-time stream, keyword rules, saved replies, exports.
+from .views import conversation_exports, inbox, inbox_compose, inbox_events, keyword_rules, saved_replies  # noqa: E402
+
+urlpatterns += [*inbox.URLS, *inbox_compose.URLS, *inbox_events.URLS, *keyword_rules.URLS, *saved_replies.URLS,
+                *conversation_exports.URLS]
