@@ -97,7 +97,7 @@
     return items.length ? items[items.length - 1].getAttribute("data-day") : "";
   }
 
-  var sinceBusy = false, sinceAgain = false;
+  var sinceBusy = false, sinceAgain = false, statusPending = {};
   function fetchSince() {
     var box = thread(), c = convo();
     if (!box || !c) return;
@@ -128,6 +128,12 @@
       if (stick) toBottom(); else showPill(true);
     }).catch(function (error) { if (error.status === 404) gone(); }).then(function () {
       sinceBusy = false;
+      Object.keys(statusPending).forEach(function (id) {
+        if (thread() && thread().querySelector('[data-message-id="' + id + '"]')) {
+          delete statusPending[id];
+          refreshMessage(id);
+        }
+      });
       if (sinceAgain) { sinceAgain = false; fetchSince(); }
     });
   }
@@ -158,7 +164,8 @@
     var c = convo();
     if (!c) return;
     var current = thread().querySelector('[data-message-id="' + messageId + '"]');
-    if (!current) { fetchSince(); return; }
+    // Not drawn yet (its "message" event's fetch is under way): draw it again once it is there.
+    if (!current) { statusPending[messageId] = true; fetchSince(); return; }
     getHtml(c.getAttribute("data-thread-url") + "?only=" + messageId).then(function (html) {
       var fresh = fragment(html).querySelector("[data-message-id]");
       var now = thread().querySelector('[data-message-id="' + messageId + '"]');
