@@ -7,12 +7,13 @@ Messages themselves stay in messaging: a conversation's history is the Messages 
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from tidings.core.models import WorkspaceScopedQuerySet
 
 
 class ConversationState(models.TextChoices):
-    PENDING = "pending", _("Pending")  # 待處理
+    PENDING = "pending", pgettext_lazy("conversation state", "Pending")  # 待處理
     IN_PROGRESS = "in_progress", _("In progress")  # 處理中
     CLOSED = "closed", _("Closed")  # 已結束
 

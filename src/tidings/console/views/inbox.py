@@ -267,6 +267,9 @@ def _activity_text(activity) -> str:
             return _("%(name)s took over from %(previous)s") % {"name": actor, "previous": previous}
         return _("%(name)s took over") % {"name": actor}
     if kind == ActivityKind.AUTO_ASSIGNED:
+        rule = (activity.data or {}).get("rule")
+        if rule:
+            return _("Assigned to %(name)s by the keyword rule “%(rule)s”") % {"name": assignee, "rule": rule}
         return _("Assigned to %(name)s by a keyword rule") % {"name": assignee}
     if kind == ActivityKind.UNFOLLOWED:
         return _("%(name)s stopped following") % {"name": actor} if actor else _("Unfollowed")

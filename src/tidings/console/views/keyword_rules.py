@@ -13,7 +13,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from tidings.channels.models import ChannelAccount
@@ -79,7 +79,7 @@ class KeywordRuleForm(forms.Form):
     assign_role = forms.ChoiceField(label=gettext_lazy("Team"), required=False,
                                     choices=[("", "—")] + [(r.value, r.label) for r in ASSIGNABLE_ROLES])
     assign_order = forms.ChoiceField(
-        label=gettext_lazy("Order"), choices=AssignOrder.choices, widget=_radios(),
+        label=pgettext_lazy("assignment order", "Order"), choices=AssignOrder.choices, widget=_radios(),
         help_text=gettext_lazy("In turn follows the order members joined; deactivated members are skipped."))
     tags = forms.CharField(label=gettext_lazy("Add tags to the customer"), required=False,
                            help_text=gettext_lazy("Optional; separate several with commas."))
