@@ -116,3 +116,14 @@ def test_new_whatsapp_conversation_by_phone(workspace, whatsapp_account, agents,
     with pytest.raises(ServiceError):
         whatsapp_conversation_start(workspace=workspace, membership=make_member(workspace, Role.SALES_PERSON),
                                     phone="61234568")
+
+
+def test_search_counts_stop_at_the_cap_so_a_common_term_stays_fast(workspace, new_persona, make_member):
+    manager = make_member(workspace, Role.CS_MANAGER)
+    for name in ("陳美玲", "陳大文", "陳小明"):
+        customer_says(workspace, new_persona(name=name), "hi")
+    customer_says(workspace, new_persona(name="Karen Wong"), "hi")
+    assert state_counts(manager, q="陳") == {"pending": 3, "in_progress": 0, "closed": 0}
+    # Counting stops one past the cap: the console shows "2+".
+    assert state_counts(manager, q="陳", cap=2) == {"pending": 3, "in_progress": 0, "closed": 0}
+    assert state_counts(manager, q="陳", cap=1) == {"pending": 2, "in_progress": 0, "closed": 0}

@@ -124,11 +124,21 @@ def conversations_filter(membership: Membership, *, state: str = "", channel: st
     return queryset.order_by("-last_message_at", "-id")
 
 
-def state_counts(membership: Membership, **filters) -> dict[str, int]:
-    """How many conversations each tab holds under the same filters (the tabs' badges)."""
+# While searching, a tab's badge counts at most this many (shown as "1,000+"): a common term (a surname, a number
+# prefix) matches tens of thousands of conversations, and an exact count would have to visit every one.
+SEARCH_COUNT_CAP = 1000
+
+
+def state_counts(membership: Membership, *, cap: int | None = None, **filters) -> dict[str, int]:
+    """How many conversations each tab holds under the same filters (the tabs' badges). With `cap`, each count
+    stops at cap + 1 (a caller shows "cap+"), reading each tab newest first until then."""
     filters.pop("state", None)
-    rows = conversations_filter(membership, **filters).order_by().values("state").annotate(n=Count("id"))
     counts = {state: 0 for state in ConversationState.values}
+    if cap is not None:
+        for state in counts:
+            counts[state] = conversations_filter(membership, state=state, **filters)[:cap + 1].count()
+        return counts
+    rows = conversations_filter(membership, **filters).order_by().values("state").annotate(n=Count("id"))
     counts.update({row["state"]: row["n"] for row in rows})
     return counts
 

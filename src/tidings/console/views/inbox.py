@@ -38,6 +38,7 @@ from tidings.inbox.selectors import (
     conversation_messages,
     conversations_filter,
     reply_window_remaining,
+    SEARCH_COUNT_CAP,
     state_counts,
 )
 from tidings.inbox.services import (
@@ -146,7 +147,8 @@ def _sees_everyone(membership) -> bool:
 def _list_context(request, filters: dict, open_id=None) -> dict:
     membership, workspace = request.membership, request.workspace
     limit = _list_limit(request)
-    counts = state_counts(membership, **{k: v for k, v in filters.items() if k != "state"})
+    cap = SEARCH_COUNT_CAP if filters.get("q") else None
+    counts = state_counts(membership, cap=cap, **{k: v for k, v in filters.items() if k != "state"})
     conversations = list(conversations_filter(membership, **filters)
                          .select_related("contact", "identity", "account", "assignee__user")[:limit + 1])
     now = clock.now(workspace)
@@ -154,6 +156,7 @@ def _list_context(request, filters: dict, open_id=None) -> dict:
     return {
         "filters": filters, "open_id": open_id, "query": _query(filters),
         "tabs": [{"state": s.value, "label": s.label, "count": counts.get(s.value, 0),
+                  "capped": cap is not None and counts.get(s.value, 0) > cap, "cap": cap,
                   "query": _query(filters, state=s.value)} for s in ConversationState],
         "rows": _rows(conversations[:limit], now, _zone(workspace)),
         "more_query": _query(filters, limit=limit + LIST_PAGE) if len(conversations) > limit else "",
