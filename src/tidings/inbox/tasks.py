@@ -2,9 +2,7 @@
 
 from django_tasks import task
 
-# The worker-heartbeat helper of the contact import and export, shared rather than copied: an export of a long
-# range outlives the heartbeat's staleness limit just the same.
-from tidings.contacts.tasks import _beat as worker_beat
+from tidings.core.tasking import worker_beat
 
 
 @task(takes_context=True)
