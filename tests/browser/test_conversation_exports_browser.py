@@ -3,8 +3,9 @@ its two downloads (screenshots with TIDINGS_SCREENSHOTS=folder)."""
 
 import pytest
 
+from tidings.contacts.models import JobStatus
 from tidings.core.roles import Role
-from tidings.inbox.models import ConversationExport, ExportStatus
+from tidings.inbox.models import ConversationExport
 
 from ..inbox.test_exports import DAY, at, conversation, line, message  # noqa: F401 (the line fixture)
 from .support import screenshot
@@ -15,7 +16,7 @@ pytestmark = pytest.mark.browser
 def test_progress_then_downloads(new_page, log_in, workspace, make_member, line):  # noqa: F811
     manager = make_member(workspace, Role.CS_MANAGER, name="Chloe")
     running = ConversationExport.objects.create(workspace=workspace, created_by=manager, date_from=DAY,
-                                                date_to=DAY, language="en", status=ExportStatus.RUNNING,
+                                                date_to=DAY, language="en", status=JobStatus.RUNNING,
                                                 total_rows=400, processed_rows=100)
     page = new_page()
     log_in(page, manager)

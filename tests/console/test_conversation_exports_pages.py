@@ -5,9 +5,10 @@ import datetime
 import pytest
 from django.urls import reverse
 
+from tidings.contacts.models import JobStatus
 from tidings.core.roles import Role
 from tidings.inbox.exports import export_default_range
-from tidings.inbox.models import ConversationExport, ExportStatus
+from tidings.inbox.models import ConversationExport
 
 from ..inbox.test_exports import DAY, at, conversation, line, message  # noqa: F401 (the line fixture)
 
@@ -51,7 +52,7 @@ def test_start_then_progress_then_both_downloads(console_client, workspace, make
     assert response["Location"] == reverse("console:conversation_export_detail",
                                            kwargs={"conversation_export_id": export.pk})
     export.refresh_from_db()
-    assert export.status == ExportStatus.DONE and export.language == "zh-hant"
+    assert export.status == JobStatus.DONE and export.language == "zh-hant"
     page = client.get(response["Location"]).content.decode()
     assert 'data-download="messages"' in page and 'data-download="summary"' in page
     download = client.get(reverse("console:conversation_export_messages", kwargs={"conversation_export_id": export.pk}))
@@ -72,7 +73,7 @@ def test_a_waiting_export_polls_and_has_no_download_yet(console_client, workspac
     url = reverse("console:conversation_export_detail", kwargs={"conversation_export_id": export.pk})
     block = client.get(url, headers={"HX-Request": "true"}).content.decode()
     assert 'hx-trigger="every 1s"' in block and "data-waiting" in block
-    ConversationExport.objects.filter(pk=export.pk).update(status=ExportStatus.RUNNING, total_rows=200,
+    ConversationExport.objects.filter(pk=export.pk).update(status=JobStatus.RUNNING, total_rows=200,
                                                            processed_rows=50)
     block = client.get(url, headers={"HX-Request": "true"}).content.decode()
     assert "50 of 200 conversations (25%)" in block
@@ -92,7 +93,7 @@ def test_a_backwards_range_is_refused_on_the_form(console_client, workspace, mak
 def test_a_sales_manager_cannot_open_another_members_export(console_client, workspace, make_member):
     sean, sally = make_member(workspace, Role.SALES_MANAGER), make_member(workspace, Role.SALES_MANAGER)
     hers = ConversationExport.objects.create(workspace=workspace, created_by=sally, date_from=DAY, date_to=DAY,
-                                             language="en", status=ExportStatus.DONE)
+                                             language="en", status=JobStatus.DONE)
     client = console_client(sean)
     assert client.get(reverse("console:conversation_export_detail",
                               kwargs={"conversation_export_id": hers.pk})).status_code == 404

@@ -10,6 +10,7 @@ import zoneinfo
 import pytest
 
 from tidings.channels.services import account_create
+from tidings.contacts.models import JobStatus
 from tidings.contacts.services import identity_upsert
 from tidings.core.errors import ServiceError
 from tidings.core.models import AuditEntry
@@ -17,7 +18,7 @@ from tidings.core.roles import Role
 from tidings.core.services import member_change_role
 from tidings.inbox import exports
 from tidings.inbox.exports import conversation_export_run, conversation_export_start, export_get, exports_for
-from tidings.inbox.models import ConversationExport, ConversationState, ExportStatus, KeywordRule
+from tidings.inbox.models import ConversationExport, ConversationState, KeywordRule
 from tidings.inbox.services import conversation_ensure
 from tidings.messaging.models import Message
 
@@ -98,7 +99,7 @@ def test_one_row_per_message_and_a_summary_per_conversation(workspace, manager, 
 
     export = run(manager)
 
-    assert export.status == ExportStatus.DONE, export.error
+    assert export.status == JobStatus.DONE, export.error
     rows = read(export.messages_file)
     assert rows[0] == ["Conversation id", "Channel", "Account", "Customer", "Phone", "Direction", "Sender",
                        "Message type", "Text", "Status", "Sent at"]
@@ -160,7 +161,7 @@ def test_large_ranges_go_chunk_by_chunk_and_report_progress(workspace, manager, 
 
     monkeypatch.setattr(exports, "_progress", spy)
     export = run(manager)
-    assert export.status == ExportStatus.DONE
+    assert export.status == JobStatus.DONE
     assert [s for s in seen if s] == [2, 4, 5, 5]
     rows = read(export.messages_file)[1:]
     assert [r[8] for r in rows] == [t for n in range(5) for t in (f"question {n}", f"answer {n}")]
@@ -194,11 +195,11 @@ def test_an_export_runs_in_the_background_once_started(workspace, manager, line,
         export = conversation_export_start(membership=manager, date_from="2026-03-01", date_to="2026-03-01",
                                            language="zh-hans")
     export.refresh_from_db()
-    assert (export.status, export.language, export.total_rows) == (ExportStatus.DONE, "zh-hans", 1)
+    assert (export.status, export.language, export.total_rows) == (JobStatus.DONE, "zh-hans", 1)
     assert len(read(export.messages_file)) == 2
     assert AuditEntry.objects.filter(action="conversations.export", target_id=str(export.pk)).exists()
     # Running it again does nothing.
-    assert conversation_export_run(export_id=export.pk) == ExportStatus.DONE
+    assert conversation_export_run(export_id=export.pk) == JobStatus.DONE
 
 
 def test_a_member_who_lost_the_permission_before_it_ran_gets_a_failed_export(workspace, manager, admin, line):
@@ -206,7 +207,7 @@ def test_a_member_who_lost_the_permission_before_it_ran_gets_a_failed_export(wor
     export = ConversationExport.objects.create(workspace=workspace, created_by=manager, date_from=DAY, date_to=DAY,
                                                language="en")
     member_change_role(workspace=workspace, actor=admin.user, membership=manager, role=Role.CS_AGENT)
-    assert conversation_export_run(export_id=export.pk) == ExportStatus.FAILED
+    assert conversation_export_run(export_id=export.pk) == JobStatus.FAILED
     export.refresh_from_db()
     assert "can no longer export" in export.error and not export.messages_file
 

@@ -20,7 +20,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from tidings.contacts.models import Channel
+from tidings.contacts.models import Channel, JobStatus
 from tidings.contacts.tabular import CsvWriter
 from tidings.core import clock
 from tidings.core.errors import NotFound, ServiceError
@@ -31,7 +31,7 @@ from tidings.core.services import audit_record
 from tidings.core.tasking import enqueue_on_commit
 from tidings.messaging.models import Direction, Message, MessageStatus, Purpose
 
-from .models import Conversation, ConversationExport, ExportStatus, KeywordRule
+from .models import Conversation, ConversationExport, KeywordRule
 from .selectors import conversations_visible, visibility
 from .services import member_label, preview_of
 
@@ -251,7 +251,7 @@ def conversation_export_run(*, export_id: int, beat=None) -> str:
     on a finished export does nothing; on an unfinished one it starts over."""
     export = (ConversationExport.objects.select_related("workspace", "created_by__user", "created_by__workspace")
               .filter(pk=export_id).first())
-    if export is None or export.status in (ExportStatus.DONE, ExportStatus.FAILED):
+    if export is None or export.status in (JobStatus.DONE, JobStatus.FAILED):
         return export.status if export else "missing"
     beat = beat or (lambda: None)
     workspace, membership = export.workspace, export.created_by
@@ -261,7 +261,7 @@ def conversation_export_run(*, export_id: int, beat=None) -> str:
                 raise ServiceError(_("The member who asked for this export can no longer export conversations."))
             start, end = export_bounds(workspace, export.date_from, export.date_to)
             conversations = exported_conversations(membership, start, end)
-            _progress(export, status=ExportStatus.RUNNING, total_rows=conversations.count(), processed_rows=0,
+            _progress(export, status=JobStatus.RUNNING, total_rows=conversations.count(), processed_rows=0,
                       error="")
             rows = _Rows(workspace)
             conversations = conversations.select_related("contact", "identity", "account", "assignee__user")
@@ -285,11 +285,11 @@ def conversation_export_run(*, export_id: int, beat=None) -> str:
                     tmp.seek(0)
                     field.save(export_file_name(export, part), File(tmp), save=False)
             _progress(export, messages_file=export.messages_file.name, summary_file=export.summary_file.name,
-                      processed_rows=done, total_rows=done, status=ExportStatus.DONE, finished_at=timezone.now())
+                      processed_rows=done, total_rows=done, status=JobStatus.DONE, finished_at=timezone.now())
         except ServiceError as exc:
-            _progress(export, status=ExportStatus.FAILED, error=str(exc.message), finished_at=timezone.now())
+            _progress(export, status=JobStatus.FAILED, error=str(exc.message), finished_at=timezone.now())
         except Exception:
-            _progress(export, status=ExportStatus.FAILED, finished_at=timezone.now(),
+            _progress(export, status=JobStatus.FAILED, finished_at=timezone.now(),
                       error=_("The export stopped on an unexpected error. Start it again."))
             raise
     return export.status
@@ -325,7 +325,7 @@ def export_open(*, export: ConversationExport, part: str):
     """One of the finished export's files ("messages" or "summary"), opened for reading (NotFound when it is not
     ready or was removed)."""
     file = {"messages": export.messages_file, "summary": export.summary_file}.get(part)
-    if export.status != ExportStatus.DONE or not file:
+    if export.status != JobStatus.DONE or not file:
         raise NotFound()
     try:
         return file.open("rb")

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from tidings.contacts.models import JobStatus
 from tidings.core.models import WorkspaceScopedQuerySet
 
 
@@ -177,13 +178,6 @@ class SavedReply(models.Model):
         return self.title
 
 
-class ExportStatus(models.TextChoices):
-    PENDING = "pending", _("Waiting")
-    RUNNING = "running", _("Running")
-    DONE = "done", _("Done")
-    FAILED = "failed", _("Failed")
-
-
 class ConversationExport(models.Model):
     """Conversations in a date range as CSV (SPEC I6): one row per message, and a summary per conversation."""
 
@@ -192,7 +186,7 @@ class ConversationExport(models.Model):
     date_from = models.DateField()
     date_to = models.DateField()
     language = models.CharField(max_length=10)
-    status = models.CharField(max_length=10, choices=ExportStatus.choices, default=ExportStatus.PENDING)
+    status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.PENDING)
     total_rows = models.PositiveIntegerField(default=0)
     processed_rows = models.PositiveIntegerField(default=0)
     messages_file = models.FileField(upload_to="exports/conversations/%Y/%m/", blank=True)

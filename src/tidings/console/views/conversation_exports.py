@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET
 from tidings.core.errors import NotFound, ServiceError
 from tidings.core.permissions import Permission
 from tidings.inbox import exports
-from tidings.inbox.models import ExportStatus
+from tidings.contacts.models import JobStatus
 from tidings.inbox.selectors import visibility
 
 from ..access import form_error, require
@@ -70,7 +70,7 @@ def conversation_export_detail(request, conversation_export_id):
     export = _export(request, conversation_export_id)
     percent = int(export.processed_rows * 100 / export.total_rows) if export.total_rows else 0
     context = {"export": export, "percent": min(percent, 100),
-               "running": export.status in (ExportStatus.PENDING, ExportStatus.RUNNING)}
+               "running": export.status in (JobStatus.PENDING, JobStatus.RUNNING)}
     if request.htmx:
         return render(request, "console/conversation_exports/_job.html", context)
     return render(request, "console/conversation_exports/detail.html", context)
