@@ -127,3 +127,19 @@ def test_search_counts_stop_at_the_cap_so_a_common_term_stays_fast(workspace, ne
     # Counting stops one past the cap: the console shows "2+".
     assert state_counts(manager, q="陳", cap=2) == {"pending": 3, "in_progress": 0, "closed": 0}
     assert state_counts(manager, q="陳", cap=1) == {"pending": 2, "in_progress": 0, "closed": 0}
+
+
+@pytest.mark.parametrize("lookups, cap", [(500, 20000), (1, 20000), (1, 1)],
+                         ids=["ids one by one", "ids as one array", "too many ids: read while listing"])
+def test_search_finds_the_same_conversations_whichever_way_the_ids_travel(workspace, new_persona, make_member,
+                                                                         monkeypatch, lookups, cap):
+    from tidings.inbox import selectors
+
+    monkeypatch.setattr(selectors, "SEARCH_ID_LOOKUPS", lookups)
+    monkeypatch.setattr(selectors, "SEARCH_ID_CAP", cap)
+    manager = make_member(workspace, Role.CS_MANAGER)
+    found = {customer_says(workspace, new_persona(name=name), "hi").pk for name in ("陳美玲", "陳大文")}
+    customer_says(workspace, new_persona(name="Karen Wong"), "hi")
+    rows, counts = selectors.conversations_page(manager, limit=10, q="陳", state="pending")
+    assert {c.pk for c in rows} == found
+    assert counts == {"pending": 2, "in_progress": 0, "closed": 0}

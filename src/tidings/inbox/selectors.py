@@ -3,7 +3,9 @@
 import datetime
 from collections.abc import Callable
 
+from django.db import connection
 from django.db.models import Count, Q, QuerySet
+from django.db.models.expressions import RawSQL
 
 from tidings.contacts.models import ChannelIdentity, Contact, ContactTag
 from tidings.core import clock
@@ -70,9 +72,19 @@ def conversation_get_for_takeover(membership: Membership, conversation_id) -> Co
     return conversation_get(membership, conversation_id)
 
 
-# A search term matching at most this many customers is looked up by id; a commoner one is filtered while the list
-# is read newest first, where matches are dense enough that a page fills quickly.
-SEARCH_ID_CAP = 1000
+# A search term matching at most this many customers (or chat names) is looked up once and the list filtered by
+# those ids; a commoner one (a number prefix shared by half the customers) is filtered while the list is read.
+SEARCH_ID_CAP = 20000
+SEARCH_ID_LOOKUPS = 500
+
+
+def _among(field: str, ids: list[int]) -> Q:
+    """`field` is one of `ids`. A few ids are looked up one by one in the index; many travel to PostgreSQL as one
+    array it hashes while reading the list, not as thousands of query parameters that cost more to plan than to
+    run."""
+    if connection.vendor == "postgresql" and len(ids) > SEARCH_ID_LOOKUPS:
+        return Q(**{f"{field}__in": RawSQL("SELECT unnest(%s::bigint[])", [ids])})
+    return Q(**{f"{field}__in": ids})
 
 
 def _search(queryset: QuerySet[Conversation], workspace_id: int, q: str) -> QuerySet[Conversation]:
@@ -95,7 +107,7 @@ def _search(queryset: QuerySet[Conversation], workspace_id: int, q: str) -> Quer
     identity_ids = list(identities[:SEARCH_ID_CAP + 1])
     if len(contact_ids) > SEARCH_ID_CAP or len(identity_ids) > SEARCH_ID_CAP:
         return queryset.filter(Q(contact_id__in=contacts) | Q(identity_id__in=identities))
-    return queryset.filter(Q(contact_id__in=contact_ids) | Q(identity_id__in=identity_ids))
+    return queryset.filter(_among("contact_id", contact_ids) | _among("identity_id", identity_ids))
 
 
 def conversations_filter(membership: Membership, *, state: str = "", channel: str = "", assignee: str = "",
@@ -129,18 +141,31 @@ def conversations_filter(membership: Membership, *, state: str = "", channel: st
 SEARCH_COUNT_CAP = 1000
 
 
+def _tab_counts(base: QuerySet[Conversation], cap: int | None) -> dict[str, int]:
+    counts = {state: 0 for state in ConversationState.values}
+    if cap is not None:
+        for state in counts:
+            counts[state] = base.filter(state=state).order_by()[:cap + 1].count()
+        return counts
+    counts.update({row["state"]: row["n"] for row in base.order_by().values("state").annotate(n=Count("id"))})
+    return counts
+
+
 def state_counts(membership: Membership, *, cap: int | None = None, **filters) -> dict[str, int]:
     """How many conversations each tab holds under the same filters (the tabs' badges). With `cap`, each count
     stops at cap + 1 (a caller shows "cap+"), reading each tab newest first until then."""
     filters.pop("state", None)
-    counts = {state: 0 for state in ConversationState.values}
-    if cap is not None:
-        for state in counts:
-            counts[state] = conversations_filter(membership, state=state, **filters)[:cap + 1].count()
-        return counts
-    rows = conversations_filter(membership, **filters).order_by().values("state").annotate(n=Count("id"))
-    counts.update({row["state"]: row["n"] for row in rows})
-    return counts
+    return _tab_counts(conversations_filter(membership, **filters), cap)
+
+
+def conversations_page(membership: Membership, *, limit: int, cap: int | None = None, state: str = "", **filters
+                       ) -> tuple[list[Conversation], dict[str, int]]:
+    """One tab's first `limit` + 1 conversations (the extra one says there are more) and every tab's count, with a
+    search term looked up once for both."""
+    base = conversations_filter(membership, **filters)
+    rows = base.filter(state=state) if state else base
+    rows = list(rows.select_related("contact", "identity", "account", "assignee__user")[:limit + 1])
+    return rows, _tab_counts(base, cap)
 
 
 def conversation_messages(conversation: Conversation, *, before_id: int | None = None, limit: int = 50

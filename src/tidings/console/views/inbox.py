@@ -32,14 +32,13 @@ from tidings.inbox import realtime
 from tidings.inbox.errors import FollowedByAnother
 from tidings.inbox.models import ActivityKind, ConversationState
 from tidings.inbox.selectors import (
+    SEARCH_COUNT_CAP,
     conversation_activities,
     conversation_get,
     conversation_get_for_takeover,
     conversation_messages,
-    conversations_filter,
+    conversations_page,
     reply_window_remaining,
-    SEARCH_COUNT_CAP,
-    state_counts,
 )
 from tidings.inbox.services import (
     DEFAULT_WHATSAPP_REGION,
@@ -148,9 +147,7 @@ def _list_context(request, filters: dict, open_id=None) -> dict:
     membership, workspace = request.membership, request.workspace
     limit = _list_limit(request)
     cap = SEARCH_COUNT_CAP if filters.get("q") else None
-    counts = state_counts(membership, cap=cap, **{k: v for k, v in filters.items() if k != "state"})
-    conversations = list(conversations_filter(membership, **filters)
-                         .select_related("contact", "identity", "account", "assignee__user")[:limit + 1])
+    conversations, counts = conversations_page(membership, limit=limit, cap=cap, **filters)
     now = clock.now(workspace)
     filtered = any(filters[k] for k in ("channel", "assignee", "tag", "q"))
     return {
