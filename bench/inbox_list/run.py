@@ -239,7 +239,7 @@ def main() -> int:
         raise SystemExit("inbox_list needs a PostgreSQL server (--database-url postgres://…)")
     with tidings_bench(args.database_url, "tidings_bench_inbox", timeout=3600, keep=args.keep):
         from django.test import Client
-        from django.urls import NoReverseMatch, reverse
+        from django.urls import reverse
 
         from tidings.channels.services import account_create
         from tidings.core.roles import Role
@@ -273,10 +273,7 @@ def main() -> int:
               f"{visible.filter(assignee__isnull=True).count() + visible.filter(assignee=agent).count():,} "
               f"(their own {visible.filter(assignee=agent).count():,})")
 
-        try:
-            console_url = reverse("console:inbox_list")
-        except NoReverseMatch:
-            console_url = None
+        console_url = reverse("console:inbox_list")
         print(f"{'surface':<8} {'role':<6} {'tab':<12} {'filter':<17} {'p50':>7} {'p95':>7} {'max':>7} "
               f"{'p95/goal':>6}   plan (API, first term)")
         results = []
@@ -288,9 +285,6 @@ def main() -> int:
                 results += run_cases("api", lambda q: api.get("/api/v1/conversations", q), API_TABS, role_name,
                                      agent.pk, args.repeat, membership, args.explain, with_plans=True)
             if args.surface in ("console", "both"):
-                if console_url is None:
-                    print("console: no console:inbox_list URL yet; skipped")
-                    continue
                 console = Client()
                 console.force_login(membership.user)
                 console.get(console_url)
