@@ -49,6 +49,21 @@ class Database:
         else:
             self._admin(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
 
+# Realistic customer names and tags for the list benchmarks (Hong Kong and Taiwan brands).
+SURNAMES = ["陳", "李", "張", "黃", "王", "林", "劉", "吳", "蔡", "楊", "何", "梁", "周", "鄭", "謝", "郭", "許", "羅"]
+GIVEN = ["美玲", "志明", "嘉欣", "偉明", "詠詩", "振華", "雅婷", "家豪", "宗翰", "怡君", "承恩", "小美", "俊傑", "淑芬",
+         "建宏", "佩珊", "子軒", "欣怡", "冠宇", "思妤"]
+FIRST = ["Amy", "Ben", "Chloe", "David", "Emily", "Frank", "Grace", "Henry", "Ivy", "Jason", "Karen", "Leo", "Mandy",
+         "Nick", "Olivia", "Peter", "Queenie", "Ray", "Sandy", "Tony"]
+LAST = ["Chan", "Wong", "Lee", "Cheung", "Lau", "Ng", "Ho", "Lam", "Tsai", "Huang", "Lin", "Chen", "Wu", "Liu"]
+TAGS = ["VIP", "回購客", "新客", "珍珠奶茶控", "台北信義店", "香港銅鑼灣店", "優惠券", "官網會員", "電子報", "生日月",
+        "高消費", "沉睡客", "英文客服", "團購", "外送", "門市自取", "SMS", "LINE 好友", "WhatsApp", "活動 2025"]
+
+
+def sql_text_array(values) -> str:
+    """A PostgreSQL ARRAY literal of these values as text, for INSERT … SELECT fills."""
+    return "ARRAY[" + ",".join("'" + str(v).replace("'", "''") + "'" for v in values) + "]"
+
 
 def process_env(db: Database, **settings: str) -> dict:
     """The environment for the benchmark's Tidings processes (server, workers) on `db`, plus TIDINGS_* overrides."""

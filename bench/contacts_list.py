@@ -23,18 +23,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from bench.common import percentile, tidings_bench  # noqa: E402
+from bench.common import FIRST, GIVEN, LAST, SURNAMES, TAGS, percentile, sql_text_array as _array, tidings_bench  # noqa: E402,E501
 
 GOAL_MS = 150.0
 DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432/postgres"
-SURNAMES = ["陳", "李", "張", "黃", "王", "林", "劉", "吳", "蔡", "楊", "何", "梁", "周", "鄭", "謝", "郭", "許", "羅"]
-GIVEN = ["美玲", "志明", "嘉欣", "偉明", "詠詩", "振華", "雅婷", "家豪", "宗翰", "怡君", "承恩", "小美", "俊傑", "淑芬",
-         "建宏", "佩珊", "子軒", "欣怡", "冠宇", "思妤"]
-FIRST = ["Amy", "Ben", "Chloe", "David", "Emily", "Frank", "Grace", "Henry", "Ivy", "Jason", "Karen", "Leo", "Mandy",
-         "Nick", "Olivia", "Peter", "Queenie", "Ray", "Sandy", "Tony"]
-LAST = ["Chan", "Wong", "Lee", "Cheung", "Lau", "Ng", "Ho", "Lam", "Tsai", "Huang", "Lin", "Chen", "Wu", "Liu"]
-TAGS = ["VIP", "回購客", "新客", "珍珠奶茶控", "台北信義店", "香港銅鑼灣店", "優惠券", "官網會員", "電子報", "生日月",
-        "高消費", "沉睡客", "英文客服", "團購", "外送", "門市自取", "SMS", "LINE 好友", "WhatsApp", "活動 2025"]
 
 # (label, query string, terms the {} is cycled through)
 CASES = [
@@ -60,10 +52,6 @@ def parse_args():
     p.add_argument("--explain", action="store_true", help="print the full EXPLAIN ANALYZE of every case")
     p.add_argument("--keep", action="store_true", help="keep the database afterwards")
     return p.parse_args()
-
-
-def _array(values) -> str:
-    return "ARRAY[" + ",".join("'" + v.replace("'", "''") + "'" for v in values) + "]"
 
 
 def fill(workspace, count: int, line, sms) -> None:

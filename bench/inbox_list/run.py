@@ -32,18 +32,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
-from bench.common import percentile, tidings_bench  # noqa: E402
+from bench.common import FIRST, GIVEN, LAST, SURNAMES, TAGS, percentile, sql_text_array as _array, tidings_bench  # noqa: E402,E501
 
 GOAL_MS = 150.0
 DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432/postgres"
-SURNAMES = ["陳", "李", "張", "黃", "王", "林", "劉", "吳", "蔡", "楊", "何", "梁", "周", "鄭", "謝", "郭", "許", "羅"]
-GIVEN = ["美玲", "志明", "嘉欣", "偉明", "詠詩", "振華", "雅婷", "家豪", "宗翰", "怡君", "承恩", "小美", "俊傑", "淑芬",
-         "建宏", "佩珊", "子軒", "欣怡", "冠宇", "思妤"]
-FIRST = ["Amy", "Ben", "Chloe", "David", "Emily", "Frank", "Grace", "Henry", "Ivy", "Jason", "Karen", "Leo", "Mandy",
-         "Nick", "Olivia", "Peter", "Queenie", "Ray", "Sandy", "Tony"]
-LAST = ["Chan", "Wong", "Lee", "Cheung", "Lau", "Ng", "Ho", "Lam", "Tsai", "Huang", "Lin", "Chen", "Wu", "Liu"]
-TAGS = ["VIP", "回購客", "新客", "珍珠奶茶控", "台北信義店", "香港銅鑼灣店", "優惠券", "官網會員", "電子報", "生日月",
-        "高消費", "沉睡客", "英文客服", "團購", "外送", "門市自取", "SMS", "LINE 好友", "WhatsApp", "活動 2025"]
 PREVIEWS = ["請問還有貨嗎？", "Do you ship to Kowloon?", "謝謝！", "What time do you open on Sunday?", "[image]",
             "我想改收件地址", "Is the oolong in stock?", "好的，收到", "Can I use the coupon online?", "訂單編號 A1234",
             "Thanks, see you tomorrow", "[sticker]", "可以幫我查一下物流嗎", "Received, thank you!"]
@@ -78,10 +70,6 @@ def parse_args():
     p.add_argument("--explain", action="store_true", help="print the full EXPLAIN ANALYZE of the API cases")
     p.add_argument("--keep", action="store_true", help="keep the database afterwards")
     return p.parse_args()
-
-
-def _array(values) -> str:
-    return "ARRAY[" + ",".join("'" + str(v).replace("'", "''") + "'" for v in values) + "]"
 
 
 def fill(workspace, count: int, accounts: dict, followers: list[int]) -> None:
@@ -181,6 +169,7 @@ def plan_summary(sql: str, params) -> tuple[str, float, list[str]]:
 
 def explain(membership, query: str, show: bool) -> str:
     """The API list's two queries for these filters: the page (50 rows) and the count."""
+    from django.core.exceptions import EmptyResultSet
     from django.http import QueryDict
 
     from tidings.inbox.selectors import conversations_filter
@@ -189,9 +178,13 @@ def explain(membership, query: str, show: bool) -> str:
     queryset = conversations_filter(membership, **{k: data.get(k, "") for k in ("state", "channel", "assignee",
                                                                                  "tag", "q")})
     page = queryset.select_related("contact", "identity", "account", "assignee__user")[:50]
+    try:
+        queries = (("page", page.query.sql_with_params()),
+                   ("count", queryset.order_by().values("pk").query.sql_with_params()))
+    except EmptyResultSet:  # a term no customer matches (small --count): no query runs at all
+        return "no query (nothing matches)"
     parts = []
-    for label, qs_sql in (("page", page.query.sql_with_params()),
-                          ("count", queryset.order_by().values("pk").query.sql_with_params())):
+    for label, qs_sql in queries:
         sql, params = qs_sql
         if label == "count":
             sql = f"SELECT count(*) FROM ({sql}) AS counted"
