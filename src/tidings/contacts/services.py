@@ -394,7 +394,7 @@ def note_add(*, workspace: Workspace, contact: Contact, text: str, author=None) 
     _own(workspace, contact)
     text = (text or "").strip()
     if not text:
-        raise ServiceError(_("Write something first."), field="text")
+        raise ServiceError(_("Write the note first."), field="text")
     if len(text) > NOTE_MAX:
         raise ServiceError(_("At most %(n)d characters.") % {"n": NOTE_MAX}, field="text")
     contact = _root(contact)

@@ -245,8 +245,6 @@ def contact_notes(request, contact_id):
     text = request.POST.get("text", "").strip()
     note_error = ""
     try:
-        if not text:
-            raise ServiceError(_("Write the note first."), field="text")
         contact_writes.note_add(workspace=request.workspace, contact=contact, text=text, author=request.membership)
     except ServiceError as exc:
         note_error = str(exc.message)

@@ -473,8 +473,6 @@ def inbox_panel_notes(request, conversation_id):
     text = request.POST.get("text", "").strip()
     note_error = ""
     try:
-        if not text:
-            raise ServiceError(_("Write the note first."), field="text")
         contact_writes.note_add(workspace=request.workspace, contact=contact, text=text, author=request.membership)
     except ServiceError as exc:
         note_error = str(exc.message)
