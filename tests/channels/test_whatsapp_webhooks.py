@@ -200,8 +200,8 @@ def test_the_hub_challenge_is_echoed_only_with_the_right_verify_token(whatsapp_a
     token = whatsapp_account.credentials["verify_token"]
     ok = client.get(url, {"hub.mode": "subscribe", "hub.verify_token": token, "hub.challenge": "1158201444"})
     assert ok.status_code == 200 and ok.content == b"1158201444"
-    for params in ({"hub.mode": "subscribe", "hub.verify_token": "wrong", "hub.challenge": "1"},
-                   {"hub.mode": "subscribe", "hub.challenge": "1"},
-                   {"hub.mode": "unsubscribe", "hub.verify_token": token, "hub.challenge": "1"}):
+    for params in ({"hub.mode": "subscribe", "hub.verify_token": "wrong", "hub.challenge": "4242424242"},
+                   {"hub.mode": "subscribe", "hub.challenge": "4242424242"},
+                   {"hub.mode": "unsubscribe", "hub.verify_token": token, "hub.challenge": "4242424242"}):
         refused = client.get(url, params)
-        assert refused.status_code == 403 and b"1" not in refused.content
+        assert refused.status_code == 403 and b"4242424242" not in refused.content
