@@ -212,14 +212,14 @@ def test_a_5xx_is_retried_and_delivers_once(messenger_account, mei):
 
 
 def test_a_dispatch_found_mid_call_is_failed_not_resent(messenger_account, mei, monkeypatch):
-    from tidings.messaging.services import dispatch_deliver
+    from tidings.messaging.delivery import dispatch_deliver
 
     persona_writes(messenger_account, mei)
 
     def killed(*args, **kwargs):
         raise SystemExit("worker killed")
 
-    monkeypatch.setattr("tidings.messaging.services._record", killed)
+    monkeypatch.setattr("tidings.messaging.delivery._record_many", killed)
     send(messenger_account, mei)  # the worker dies after Meta answered, before recording
     monkeypatch.undo()
     message = Message.objects.get(direction=Direction.OUTBOUND)

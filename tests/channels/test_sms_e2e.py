@@ -6,7 +6,8 @@ import datetime
 import pytest
 
 from tidings.messaging.models import Dispatch, Message
-from tidings.messaging.services import dispatch_deliver, message_send
+from tidings.messaging.delivery import dispatch_deliver
+from tidings.messaging.services import message_send
 from tidings.sandbox.models import SandboxDelivery, SandboxRequest
 from tidings.sandbox.services import sandbox_fault_inject
 from tidings.timers.services import clock_advance
@@ -96,7 +97,7 @@ def test_worker_killed_after_twilio_accepted_resend_adopts_the_sid(workspace, sm
     def killed(*args, **kwargs):
         raise SystemExit("worker killed")
 
-    monkeypatch.setattr("tidings.messaging.services._record", killed)
+    monkeypatch.setattr("tidings.messaging.delivery._record_many", killed)
     _send(workspace, sms_identity, text="Hi")  # the task dies after Twilio answered, before recording
     monkeypatch.undo()
     message = Message.objects.exclude(pk=earlier.pk).get()

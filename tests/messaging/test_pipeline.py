@@ -8,7 +8,7 @@ from tidings.channels.events import SendResult
 from tidings.channels.models import ChannelAccount
 from tidings.contacts.models import Contact
 from tidings.core.errors import NotFound, ServiceError
-from tidings.messaging import services
+from tidings.messaging import delivery, services
 from tidings.messaging.models import (
     Dispatch,
     DispatchKind,
@@ -19,7 +19,8 @@ from tidings.messaging.models import (
     Purpose,
     TrackedLink,
 )
-from tidings.messaging.services import dispatch_deliver, message_send, message_send_bulk
+from tidings.messaging.delivery import dispatch_deliver
+from tidings.messaging.services import message_send, message_send_bulk
 from tidings.timers.models import Timer, TimerState
 from tidings.timers.services import clock_advance
 
@@ -126,11 +127,11 @@ def test_transient_failure_backs_off_through_a_timer_then_sends_once(
     assert dispatch.last_error["status"] == 500
     message.refresh_from_db()
     assert message.status == MessageStatus.QUEUED
-    timer = Timer.objects.get(kind=services.RETRY_TIMER_KIND, state=TimerState.PENDING)
+    timer = Timer.objects.get(kind=delivery.RETRY_TIMER_KIND, state=TimerState.PENDING)
     assert timer.payload == {"dispatch_id": dispatch.pk}
     # backoff: between half and all of the first step
     delay = (timer.due_at - dispatch.created_at).total_seconds()
-    assert services.BACKOFF_BASE / 2 - 1 <= delay <= services.BACKOFF_BASE + 5
+    assert delivery.BACKOFF_BASE / 2 - 1 <= delay <= delivery.BACKOFF_BASE + 5
 
     run_commits(clock_advance, workspace=workspace, by=datetime.timedelta(seconds=3))
     dispatch.refresh_from_db()
@@ -141,10 +142,10 @@ def test_transient_failure_backs_off_through_a_timer_then_sends_once(
 
 
 def test_retry_after_is_honoured_and_backoff_is_capped():
-    assert services._backoff(1, 30.0) == 30.0
-    assert all(services._backoff(50, None) <= services.BACKOFF_CAP for _ in range(20))
-    first = [services._backoff(1, None) for _ in range(50)]
-    assert min(first) >= services.BACKOFF_BASE / 2 and max(first) <= services.BACKOFF_BASE
+    assert delivery._backoff(1, 30.0) == 30.0
+    assert all(delivery._backoff(50, None) <= delivery.BACKOFF_CAP for _ in range(20))
+    first = [delivery._backoff(1, None) for _ in range(50)]
+    assert min(first) >= delivery.BACKOFF_BASE / 2 and max(first) <= delivery.BACKOFF_BASE
     assert len(set(first)) > 1  # jittered
 
 
@@ -171,16 +172,16 @@ def test_gives_up_after_max_attempts_keeping_the_last_error(
 ):
     contact, _ = make_recipient(probe_account)
     probe.script = [SendResult(outcome="retry", http_status=503, error={"status": 503, "message": f"down {i}"})
-                    for i in range(services.MAX_ATTEMPTS)]
+                    for i in range(delivery.MAX_ATTEMPTS)]
     [message] = run_commits(message_send, workspace=workspace, contact=contact, channel="probe", contents=TEXT)
-    for _ in range(services.MAX_ATTEMPTS):
-        run_commits(clock_advance, workspace=workspace, by=datetime.timedelta(seconds=services.BACKOFF_CAP + 1))
+    for _ in range(delivery.MAX_ATTEMPTS):
+        run_commits(clock_advance, workspace=workspace, by=datetime.timedelta(seconds=delivery.BACKOFF_CAP + 1))
     dispatch = Dispatch.objects.get()
-    assert dispatch.status == DispatchStatus.FAILED and dispatch.attempts == services.MAX_ATTEMPTS
-    assert len(probe.calls) == services.MAX_ATTEMPTS
+    assert dispatch.status == DispatchStatus.FAILED and dispatch.attempts == delivery.MAX_ATTEMPTS
+    assert len(probe.calls) == delivery.MAX_ATTEMPTS
     message.refresh_from_db()
     assert message.status == MessageStatus.FAILED
-    assert message.error == {"status": 503, "message": f"down {services.MAX_ATTEMPTS - 1}"}
+    assert message.error == {"status": 503, "message": f"down {delivery.MAX_ATTEMPTS - 1}"}
 
 
 def test_an_adapter_that_raises_is_retried_not_lost(workspace, probe, probe_account, make_recipient, run_commits):
@@ -216,18 +217,20 @@ def test_a_pnp_dispatch_left_sending_is_failed_as_unknown_not_resent(workspace, 
     assert dispatch_deliver(dispatch_id=dispatch.pk) == "skipped"
     dispatch.refresh_from_db()
     assert dispatch.status == DispatchStatus.FAILED and dispatch.attempts == 1
-    assert dispatch.last_error == {"message": services.PNP_OUTCOME_UNKNOWN}
+    assert dispatch.last_error == {"message": delivery.PNP_OUTCOME_UNKNOWN}
     message.refresh_from_db()
-    assert message.status == MessageStatus.FAILED and message.error == {"message": services.PNP_OUTCOME_UNKNOWN}
+    assert message.status == MessageStatus.FAILED and message.error == {"message": delivery.PNP_OUTCOME_UNKNOWN}
 
 
 def test_a_superseded_attempt_records_nothing(workspace, probe, probe_account, make_recipient):
     contact, _ = make_recipient(probe_account)
     message_send(workspace=workspace, contact=contact, channel="probe", contents=TEXT)
     dispatch = Dispatch.objects.get()
-    claimed = services._claim(dispatch.pk)
+    [claimed] = delivery._claim_many([dispatch.pk])
     Dispatch.objects.filter(pk=dispatch.pk).update(attempts=5)  # another run took over meanwhile
-    assert services._record(claimed, list(claimed.messages.all()), SendResult(outcome="failed")) == "superseded"
+    outcomes = delivery._record_many([claimed], {claimed.pk: list(claimed.messages.all())},
+                                     [SendResult(outcome="failed")])
+    assert outcomes == {claimed.pk: "superseded"}
     dispatch.refresh_from_db()
     assert dispatch.status == DispatchStatus.SENDING
 

@@ -11,9 +11,10 @@ from tidings.channels.models import RateSlot, RateWindow
 from tidings.contacts.models import ChannelIdentity, Contact
 from tidings.core import clock
 from tidings.core.errors import ServiceError
-from tidings.messaging import services
+from tidings.messaging import delivery
 from tidings.messaging.models import Dispatch, DispatchStatus, MessageEvent, MessageStatus
-from tidings.messaging.services import dispatch_deliver, message_send
+from tidings.messaging.delivery import dispatch_deliver
+from tidings.messaging.services import message_send
 from tidings.sandbox.fake_graph.common import graph_webhook_send
 from tidings.sandbox.fake_graph.whatsapp_webhooks import wa_message_text, wa_webhook_messages
 from tidings.sandbox.models import Persona, SandboxDelivery, SandboxRequest
@@ -213,7 +214,7 @@ def test_a_dispatch_left_sending_by_a_crash_is_failed_as_unknown_and_not_resent(
     Dispatch.objects.filter(pk=dispatch.pk).update(status=DispatchStatus.SENDING, attempts=1)  # died mid-call
     assert dispatch_deliver(dispatch_id=dispatch.pk) == "skipped"
     dispatch.refresh_from_db()
-    assert dispatch.status == DispatchStatus.FAILED and dispatch.last_error == {"message": services.OUTCOME_UNKNOWN}
+    assert dispatch.status == DispatchStatus.FAILED and dispatch.last_error == {"message": delivery.OUTCOME_UNKNOWN}
     message.refresh_from_db()
     assert message.status == MessageStatus.FAILED and "outcome unknown" in message.error["message"]
     assert not messages_requests() and not SandboxDelivery.objects.exists()

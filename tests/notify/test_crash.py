@@ -11,7 +11,7 @@ import pytest
 from tidings.billing.models import EntryKind, LedgerEntry
 from tidings.channels.adapters.line import client as line_client
 from tidings.messaging.models import Dispatch, DispatchStatus
-from tidings.messaging.services import PNP_OUTCOME_UNKNOWN, dispatch_deliver
+from tidings.messaging.delivery import PNP_OUTCOME_UNKNOWN, dispatch_deliver
 from tidings.notify import cascade
 from tidings.notify.cascade import notifications_start
 from tidings.notify.models import NotificationStep

@@ -5,7 +5,8 @@ import datetime
 
 import pytest
 
-from tidings.messaging.services import dispatch_deliver, message_send
+from tidings.messaging.delivery import dispatch_deliver
+from tidings.messaging.services import message_send
 from tidings.sandbox.models import SandboxRequest
 from tests.support.openapi_conformance import TWILIO_SPEC, assert_conforms, conformance_errors
 
@@ -19,7 +20,7 @@ def test_every_request_of_the_sms_adapter_conforms(workspace, sms_account, sms_i
     message_send(workspace=workspace, contact=sms_identity.contact, channel="sms",
                  contents=[{"type": "text", "text": "Hello from Tidings, 你好"}], purpose="notification")
     # An in-doubt resend: the adapter lists the messages Twilio has before sending again.
-    monkeypatch.setattr("tidings.messaging.services._record", lambda *a, **k: (_ for _ in ()).throw(SystemExit()))
+    monkeypatch.setattr("tidings.messaging.delivery._record_many", lambda *a, **k: (_ for _ in ()).throw(SystemExit()))
     [message] = message_send(workspace=workspace, contact=sms_identity.contact, channel="sms",
                              contents=[{"type": "text", "text": "second"}], purpose="notification")
     monkeypatch.undo()

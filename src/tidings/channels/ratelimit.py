@@ -14,7 +14,7 @@ import os
 import random
 import time
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from .models import RateSlot
 
@@ -78,33 +78,55 @@ def rate_key(account, kind: str) -> str:
     return f"{account.channel}:{account.pk}:{kind}"
 
 
-def _locked_slot(key: str, now: float) -> RateSlot:
-    slot = RateSlot.objects.select_for_update().filter(key=key).first()
-    if slot is not None:
-        return slot
-    try:
-        with transaction.atomic():
-            slot = RateSlot.objects.create(key=key, next_at=now)
+def _locked_slots(keys: list[str], now: float) -> dict[str, RateSlot]:
+    """Lock the rows of these keys (made when missing), in key order: two processes taking overlapping sets of keys
+    lock them in the same order and cannot deadlock."""
+    keys = sorted(set(keys))
+    slots = {slot.key: slot for slot in RateSlot.objects.select_for_update().filter(key__in=keys).order_by("key")}
+    missing = [key for key in keys if key not in slots]
+    if missing:
+        # Another process may make some of them at the same moment: ignore_conflicts, then lock what is there.
+        RateSlot.objects.bulk_create([RateSlot(key=key, next_at=now) for key in missing], ignore_conflicts=True)
+        slots.update((slot.key, slot) for slot in
+                     RateSlot.objects.select_for_update().filter(key__in=missing).order_by("key"))
         if random.random() < PRUNE_CHANCE:
             _prune(now)
-        return slot
-    except IntegrityError:  # another process made the row first: take a slot from it
-        return RateSlot.objects.select_for_update().get(key=key)
+    return slots
 
 
-def _reserve(limits: list[tuple[str, float]], timeout: float) -> float:
-    """Reserve one slot under every (key, interval) at the same start, in one transaction; returns the start."""
+def rate_reserve_many(requests: list[list[tuple[str, float]]], *, timeout: float, spread: float | None = None
+                      ) -> list[tuple[float, bool]]:
+    """Reserve one start per request, in order, each under all of its (key, interval) limits, in one transaction.
+
+    Returns (start, reserved) per request. A request whose start would be more than `timeout` from now, or more than
+    `spread` before or after the first reserved start, is not reserved (its start says when it could go) and does
+    not hold back the requests after it. Requests sharing a key (an account's endpoint) get evenly spaced starts: a delivery
+    of many dispatches reserves them all in one locked round trip instead of one each.
+    """
+    keys = [key for limits in requests for key, _interval in limits]
+    if not keys:
+        return [(time.time(), True)] * len(requests)
+    out: list[tuple[float, bool]] = []
     with transaction.atomic():
         now = time.time()
-        # Keys are locked in one order everywhere, so two processes taking the same pair of keys cannot deadlock.
-        slots = {key: _locked_slot(key, now) for key, _interval in sorted(limits)}
-        start = max(now, *(slot.next_at for slot in slots.values()))
-        if start - now > timeout:
-            raise RateLimitTimeout(max(slots, key=lambda k: slots[k].next_at))  # the rollback keeps nothing
-        for key, interval in limits:
-            slots[key].next_at = start + interval
-            slots[key].save(update_fields=["next_at"])
-        return start
+        slots = _locked_slots(keys, now)
+        changed: dict[str, RateSlot] = {}
+        first = None
+        for limits in requests:
+            start = max([now, *(slots[key].next_at for key, _interval in limits)])
+            too_far = start - now > timeout or (first is not None and spread is not None
+                                                and abs(start - first) > spread)
+            if too_far:
+                out.append((start, False))
+                continue
+            for key, interval in limits:
+                slots[key].next_at = start + interval
+                changed[key] = slots[key]
+            first = start if first is None else first
+            out.append((start, True))
+        if changed:
+            RateSlot.objects.bulk_update(list(changed.values()), ["next_at"])
+    return out
 
 
 def rate_acquire(key: str, cost: int = 1, per_second: int = 1, *, timeout: float = 30.0) -> None:
@@ -129,7 +151,13 @@ def rate_wait_all(limits: list[tuple[str, float]], *, timeout: float = 30.0) -> 
     start is more than `timeout` away."""
     if not limits:
         return
-    start = _reserve(limits, timeout)
+    [(start, reserved)] = rate_reserve_many([limits], timeout=timeout)
+    if not reserved:
+        raise RateLimitTimeout(limits[0][0])
+    rate_sleep_until(start)
+
+
+def rate_sleep_until(start: float) -> None:
     wait = start - time.time()
     if wait > 0:
         time.sleep(wait)

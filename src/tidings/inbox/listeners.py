@@ -5,6 +5,8 @@ preview (chat and API sends start a conversation; broadcasts only touch an exist
 open consoles as ticks.
 """
 
+from django.db.models import Q
+
 from tidings.messaging.events import message_event_listener
 from tidings.messaging.models import EventKind, Message, Purpose
 
@@ -18,8 +20,10 @@ _CONVERSATIONAL = frozenset({Purpose.CHAT, Purpose.API})
 
 @message_event_listener(kinds={EventKind.RECEIVED, EventKind.QUEUED})
 def conversation_from_message(*, workspace_id, kind, message_ids, at, data) -> None:
-    messages = Message.objects.filter(pk__in=message_ids).select_related("identity").order_by("created_at", "id")
-    for message in messages:
+    messages = Message.objects.filter(pk__in=message_ids)
+    if kind == EventKind.QUEUED:  # a broadcast's thousands of messages: only those with somewhere to show
+        messages = messages.filter(Q(purpose__in=_CONVERSATIONAL) | Q(identity__conversation__isnull=False))
+    for message in messages.select_related("identity").order_by("created_at", "id"):
         create = kind == EventKind.RECEIVED or message.purpose in _CONVERSATIONAL
         conversation_note_message(message=message, create=create)
 

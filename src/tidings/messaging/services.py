@@ -1,22 +1,10 @@
 """The message pipeline (DESIGN mechanism 2, SPEC C3): every outbound message goes through here.
 
 `message_send` / `message_send_bulk` / `message_send_pnp` validate, store `Message` rows (queued) grouped into
-`Dispatch`es - one provider request each - and enqueue one delivery task per dispatch when the transaction commits.
-
-Delivery (`dispatch_deliver`, run by `tasks.dispatch_deliver_task`) is a small state machine per dispatch:
-
-    pending --claim (commit)--> sending --adapter.send (no transaction open)--> sent | failed | pending (retry)
-
-The provider call happens outside any transaction, and its outcome is recorded in one short transaction. A worker
-that dies mid-call leaves the dispatch in `sending`; the task is re-run (tasks_requeue_orphaned) and sends again:
-push and multicast carry `X-Line-Retry-Key` derived from the dispatch id, so LINE answers the repeat with 409 and
-nothing is delivered twice. LINE notification messages (PNP) have no retry key, so a PNP dispatch found in
-`sending` is not resent: it is failed with "outcome unknown" (docs/modules/messaging.md explains the gap).
+`Dispatch`es - one provider request each - and enqueue their delivery (delivery.py) when the transaction commits.
 """
 
-import datetime
 import logging
-import random
 import re
 from collections.abc import Iterable
 from functools import partial
@@ -26,24 +14,21 @@ from django.db.models import F
 from django.utils.translation import gettext as _
 
 from tidings.channels.content import contents_check_kinds, contents_dump, contents_parse
-from tidings.channels.events import SendResult
 from tidings.channels.models import ChannelAccount
-from tidings.channels.ratelimit import RateLimitTimeout, dispatch_limits, rate_wait_all
 from tidings.channels.registry import adapter_for
 from tidings.channels.selectors import account_for_channel
 from tidings.contacts.models import ChannelIdentity, Contact
 from tidings.contacts.selectors import contact_identity
-from tidings.contacts.services import contacts_touch, identity_upsert
+from tidings.contacts.services import identity_upsert
 from tidings.core import clock
 from tidings.core.errors import NotFound, ServiceError
 from tidings.core.models import Workspace
 from tidings.message_templates.selectors import template_check_send
-from tidings.timers.services import timer_schedule
 
+from .delivery import deliveries_enqueue_on_commit
 from .events import message_event_record, message_events_recorded
 from .links import contents_have_links, links_prepare
 from .models import (
-    MARKETING_PURPOSES,
     Direction,
     Dispatch,
     DispatchKind,
@@ -55,26 +40,9 @@ from .models import (
     Purpose,
     TrackedLink,
 )
+from .rows import BATCH, chunks, db_value, dispatch_events_insert, events_bulk, quoted, rows_insert
 
 logger = logging.getLogger(__name__)
-
-MAX_ATTEMPTS = 8  # provider calls per dispatch before it is failed for good
-BACKOFF_BASE = 2.0  # seconds before the first retry; doubles each attempt
-BACKOFF_CAP = 600.0  # never wait longer than 10 minutes between attempts
-RATE_WAIT = 20.0  # longest a delivery waits for the shared rate limit before rescheduling itself
-RETRY_TIMER_KIND = "messaging.dispatch_retry"
-PNP_OUTCOME_UNKNOWN = (
-    "outcome unknown: the worker stopped during the LINE notification call; not resent to avoid a duplicate"
-)
-OUTCOME_UNKNOWN = (
-    "outcome unknown: the worker stopped during the provider call, which has no idempotency key; "
-    "not resent to avoid a duplicate"
-)
-BATCH = 2000  # rows per bulk INSERT
-
-# Which interaction time a sent message moves forward (SPEC D1).
-_TOUCH_KIND = {Purpose.CHAT: "team", Purpose.API: "team", **{p: "marketing" for p in MARKETING_PURPOSES}}
-
 
 # --- sending -------------------------------------------------------------------------------------------------
 
@@ -158,17 +126,6 @@ def aggregation_unit(purpose: str, source: str) -> str:
     return unit[:30] or "tidings"
 
 
-def _chunks(items: list, size: int) -> list[list]:
-    return [items[i:i + size] for i in range(0, len(items), max(1, size))]
-
-
-def _enqueue_all(dispatch_ids: list[int]) -> None:
-    from .tasks import dispatch_deliver_task
-
-    for dispatch_id in dispatch_ids:
-        dispatch_deliver_task.enqueue(dispatch_id)
-
-
 def _store(workspace, account, dispatches: list[Dispatch], messages: list[Message], links: list[TrackedLink], at):
     """Insert dispatches, messages (queued), their queued events and tracked links; deliver after commit."""
     Dispatch.objects.bulk_create(dispatches, batch_size=BATCH)
@@ -181,13 +138,46 @@ def _store(workspace, account, dispatches: list[Dispatch], messages: list[Messag
     # Listeners above (the inbox) learn of each push send as it is queued; multicasts report only outcomes.
     message_events_recorded(workspace_id=workspace.pk, kind=EventKind.QUEUED, message_ids=[m.pk for m in messages],
                             at=at)
-    transaction.on_commit(partial(_enqueue_all, [d.pk for d in dispatches]))
+    deliveries_enqueue_on_commit([d.pk for d in dispatches])
+
+
+def _push_rows_insert(workspace, account, adapter, recipients: list[tuple[int, int]], contents: list[dict], purpose,
+                      source, at, options) -> list[int]:
+    """What _push_rows + _store do for many recipients of contents without tracked links, as plain multi-row
+    INSERTs: one push dispatch per recipient (and per request's worth of contents) with its queued messages.
+    Returns the dispatch ids."""
+    d, m = partial(db_value, Dispatch), partial(db_value, Message)
+    created = d("created_at", at)
+    dispatch_rows = [
+        (workspace.pk, account.pk, DispatchKind.PUSH, DispatchStatus.PENDING,
+         d("options", {**options, "recipient": identity_id}), 0, created)
+        for identity_id, _contact_id in recipients for _chunk in chunks(contents, adapter.max_messages_per_request)
+    ]
+    dispatch_ids = rows_insert(Dispatch, ["workspace", "account", "kind", "status", "options", "attempts",
+                                          "created_at"], dispatch_rows)
+    shared = (workspace.pk, account.pk, account.channel, Direction.OUTBOUND, purpose, source, MessageStatus.QUEUED,
+              "", m("created_at", at), m("updated_at", at))
+    prepared = [m("content", content) for content in contents]
+    per_request = adapter.max_messages_per_request
+    message_rows, next_dispatch = [], iter(dispatch_ids)
+    for identity_id, contact_id in recipients:
+        for start in range(0, len(contents), per_request):
+            dispatch_id = next(next_dispatch)
+            for position, content in enumerate(prepared[start:start + per_request]):
+                message_rows.append((*shared, contact_id, identity_id, dispatch_id, position, content))
+    message_ids = rows_insert(Message, ["workspace", "account", "channel", "direction", "purpose", "source", "status",
+                                        "provider_message_id", "created_at", "updated_at", "contact", "identity",
+                                        "dispatch", "position", "content"], message_rows)
+    dispatch_events_insert(dispatch_ids, EventKind.QUEUED, at)
+    message_events_recorded(workspace_id=workspace.pk, kind=EventKind.QUEUED, message_ids=message_ids, at=at)
+    deliveries_enqueue_on_commit(dispatch_ids)
+    return dispatch_ids
 
 
 def _push_rows(workspace, account, adapter, identity, contact_id, contents, purpose, source, at, options):
     """Dispatches (push, ≤ the channel's messages per request) and messages for one recipient, links rewritten."""
     dispatches, messages, links = [], [], []
-    for chunk in _chunks(contents, adapter.max_messages_per_request):
+    for chunk in chunks(contents, adapter.max_messages_per_request):
         # The recipient is named for per-person rate limits (WhatsApp's pair limit).
         dispatch = Dispatch(workspace=workspace, account=account, kind=DispatchKind.PUSH,
                             options={**options, "recipient": identity.pk}, created_at=at)
@@ -320,10 +310,6 @@ def _refused_rows(workspace, account, identity_id, contact_id, contents, purpose
 # instead of a Python object and a bound parameter per column per row (ten times faster at 100,000 recipients).
 
 
-def _q(name: str) -> str:
-    return connection.ops.quote_name(name)
-
-
 def _multicast_messages_insert(dispatch: Dispatch, identity_ids: list[int], position: int, content: dict,
                                purpose: str, source: str, at) -> None:
     """One queued Message per identity (its contact, the same content) for one multicast dispatch."""
@@ -338,31 +324,13 @@ def _multicast_messages_insert(dispatch: Dispatch, identity_ids: list[int], posi
     }
     columns = [*values, "contact_id", "identity_id"]
     sql = (
-        f"INSERT INTO {_q(Message._meta.db_table)} ({', '.join(_q(c) for c in columns)}) "
-        f"SELECT {', '.join(['%s'] * len(values))}, {_q('contact_id')}, {_q('id')} "
-        f"FROM {_q(ChannelIdentity._meta.db_table)} WHERE {_q('id')} IN ({', '.join(['%s'] * len(identity_ids))}) "
-        f"ORDER BY {_q('id')}"
+        f"INSERT INTO {quoted(Message._meta.db_table)} ({', '.join(quoted(c) for c in columns)}) "
+        f"SELECT {', '.join(['%s'] * len(values))}, {quoted('contact_id')}, {quoted('id')} "
+        f"FROM {quoted(ChannelIdentity._meta.db_table)} WHERE {quoted('id')} IN ({', '.join(['%s'] * len(identity_ids))}) "
+        f"ORDER BY {quoted('id')}"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [*values.values(), *identity_ids])
-
-
-def _dispatch_events_insert(dispatch_ids: list[int], kind: str, at, *, only_status: str | None = None) -> None:
-    """The same event on every message of these dispatches; an event already there is left as it is."""
-    field = MessageEvent._meta.get_field
-    at_value = field("at").get_db_prep_save(at, connection)
-    data = field("data").get_db_prep_save({}, connection)
-    status = f" AND {_q('status')} = %s" if only_status else ""
-    for chunk in _chunks(dispatch_ids, 500):
-        sql = (
-            f"INSERT INTO {_q(MessageEvent._meta.db_table)} "
-            f"({_q('workspace_id')}, {_q('message_id')}, {_q('kind')}, {_q('at')}, {_q('data')}) "
-            f"SELECT {_q('workspace_id')}, {_q('id')}, %s, %s, %s FROM {_q(Message._meta.db_table)} "
-            f"WHERE {_q('dispatch_id')} IN ({', '.join(['%s'] * len(chunk))}){status} "
-            f"ON CONFLICT DO NOTHING"
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [kind, at_value, data, *chunk, *([only_status] if only_status else [])])
 
 
 @transaction.atomic
@@ -401,6 +369,7 @@ def message_send_bulk(
         dispatches, messages, links = [], [], []
         if per_recipient:
             refused = []
+            allowed = []
             for identity_id, contact_id, _external, last_inbound_at in recipients:
                 if checks:
                     try:
@@ -409,202 +378,40 @@ def message_send_bulk(
                         refused += _refused_rows(workspace, acct, identity_id, contact_id, contents, purpose,
                                                  source, at, error)
                         continue
-                d, m, ln = _push_rows(workspace, acct, adapter, ChannelIdentity(pk=identity_id), contact_id,
-                                      contents, purpose, source, at, options)
-                dispatches += d
-                messages += m
-                links += ln
-            _store(workspace, acct, dispatches, messages, links, at)
+                allowed.append((identity_id, contact_id))
+            if contents_have_links(contents):  # each message its own links: rows built one by one
+                for identity_id, contact_id in allowed:
+                    d, m, ln = _push_rows(workspace, acct, adapter, ChannelIdentity(pk=identity_id), contact_id,
+                                          contents, purpose, source, at, options)
+                    dispatches += d
+                    messages += m
+                    links += ln
+                _store(workspace, acct, dispatches, messages, links, at)
+            else:
+                ids = _push_rows_insert(workspace, acct, adapter, allowed, contents, purpose, source, at, options)
+                dispatches = [Dispatch(pk=pk, workspace=workspace, account=acct, kind=DispatchKind.PUSH,
+                                       created_at=at) for pk in ids]
             if refused:
                 Message.objects.bulk_create(refused, batch_size=BATCH)
-                _events_bulk(workspace.pk, [m.pk for m in refused], EventKind.FAILED, at, refused[0].error)
+                events_bulk(workspace.pk, [m.pk for m in refused], EventKind.FAILED, at, refused[0].error)
         else:
             plan = []
-            for batch in _chunks(recipients, adapter.max_recipients_per_request):
+            for number, batch in enumerate(chunks(recipients, adapter.max_recipients_per_request)):
                 identity_ids = [recipient[0] for recipient in batch]
-                for chunk in _chunks(contents, adapter.max_messages_per_request):
+                for chunk in chunks(contents, adapter.max_messages_per_request):
+                    # A batch's dispatches go to the same people in order: delivery keeps them apart by "batch".
                     dispatch = Dispatch(workspace=workspace, account=acct, kind=DispatchKind.MULTICAST,
-                                        options=dict(options), created_at=at)
+                                        options={**options, "batch": number}, created_at=at)
                     dispatches.append(dispatch)
                     plan.append((dispatch, identity_ids, chunk))
             Dispatch.objects.bulk_create(dispatches, batch_size=BATCH)
             for dispatch, identity_ids, chunk in plan:
                 for position, content in enumerate(chunk):
                     _multicast_messages_insert(dispatch, identity_ids, position, content, purpose, source, at)
-            _dispatch_events_insert([d.pk for d in dispatches], EventKind.QUEUED, at)
-            transaction.on_commit(partial(_enqueue_all, [d.pk for d in dispatches]))
+            dispatch_events_insert([d.pk for d in dispatches], EventKind.QUEUED, at)
+            deliveries_enqueue_on_commit([d.pk for d in dispatches])
         all_dispatches += dispatches
     return all_dispatches
-
-
-# --- delivering ----------------------------------------------------------------------------------------------
-
-
-def _resend_safe(dispatch: Dispatch) -> bool:
-    """Whether a request that may already have reached the provider can be made again without a double send."""
-    check = getattr(adapter_for(dispatch.account.channel), "resend_safe", None)
-    return check(dispatch) if check is not None else True
-
-
-def _claim(dispatch_id: int) -> Dispatch | None:
-    """pending (or sending, after a crash) -> sending with one more attempt, committed before the provider call.
-
-    Returns the dispatch with its new attempt number, or None when there is nothing to send. A dispatch found in
-    `sending` means a worker died during the call: when the provider has no idempotency key for it (LINE PNP, the
-    Graph API) it is failed as "outcome unknown", not resent.
-    """
-    with transaction.atomic():
-        # of=self: lock the dispatch only, not the account and workspace rows every worker shares (PostgreSQL).
-        dispatch = (Dispatch.objects.select_for_update(of=("self",)).select_related("account", "workspace")
-                    .filter(pk=dispatch_id).first())
-        if dispatch is None or dispatch.status in (DispatchStatus.SENT, DispatchStatus.FAILED):
-            return None
-        if dispatch.status == DispatchStatus.SENDING and not _resend_safe(dispatch):
-            _fail(dispatch, {"message": PNP_OUTCOME_UNKNOWN if dispatch.kind == DispatchKind.PNP
-                             else OUTCOME_UNKNOWN})
-            return None
-        if not dispatch.account.is_active:
-            _fail(dispatch, {"message": str(_("The channel account was disconnected before this was sent."))})
-            return None
-        dispatch.status = DispatchStatus.SENDING
-        dispatch.attempts += 1
-        dispatch.save(update_fields=["status", "attempts"])
-        return dispatch
-
-
-def dispatch_deliver(*, dispatch_id: int) -> str:
-    """Make the provider request for one dispatch and record its outcome. Returns what happened (for logs/tests).
-
-    Safe to run again at any point: a finished dispatch is skipped; one left `sending` is resent with the same retry
-    key (push, multicast) or failed as unknown (LINE PNP, Graph API: no idempotency key).
-    """
-    dispatch = Dispatch.objects.select_related("account").filter(pk=dispatch_id).first()
-    if dispatch is None or dispatch.status in (DispatchStatus.SENT, DispatchStatus.FAILED):
-        return "skipped"
-    account = dispatch.account
-    if not (dispatch.status == DispatchStatus.SENDING and not _resend_safe(dispatch)):
-        try:
-            rate_wait_all(dispatch_limits(account, dispatch.kind, (dispatch.options or {}).get("recipient")),
-                          timeout=RATE_WAIT)
-        except RateLimitTimeout:  # the budget is saturated by other senders: come back shortly, attempt unspent
-            with transaction.atomic():
-                _schedule_retry(dispatch, delay=random.uniform(1.0, 5.0), tag="rate")
-            return "rate-limited"
-    claimed = _claim(dispatch_id)
-    if claimed is None:
-        return "skipped"
-    messages = _dispatch_messages(claimed)
-    adapter = adapter_for(account.channel)
-    try:
-        result = adapter.send(claimed.account, claimed, messages)
-    except Exception as exc:  # a bug or an unmapped network error: treat as transient, keep the reason
-        logger.exception("dispatch %s: adapter.send raised", dispatch_id)
-        result = SendResult(outcome="retry", error={"message": f"{type(exc).__name__}: {exc}"})
-    return _record(claimed, messages, result)
-
-
-_ROW_FIELDS = ("id", "workspace_id", "contact_id", "identity_id", "account_id", "channel", "purpose", "source",
-               "dispatch_id", "position", "status")
-
-
-def _dispatch_messages(dispatch: Dispatch) -> list[Message]:
-    """The dispatch's messages ordered by (identity, position), as adapters take them.
-
-    A multicast has up to 500 recipients sharing the same contents: only the first recipient's rows carry `content`
-    (the adapter renders those), and identities are not joined (the adapter fetches the user ids in one query).
-    Building 1,000 full model instances per request was most of the pipeline's own cost.
-    """
-    ordered = dispatch.messages.order_by("identity_id", "position")
-    if dispatch.kind != DispatchKind.MULTICAST:
-        return list(ordered.select_related("identity"))
-    rows = list(ordered.only(*_ROW_FIELDS))
-    if rows:
-        first = rows[0].identity_id
-        contents = dict(dispatch.messages.filter(identity_id=first).values_list("position", "content"))
-        for message in rows:
-            if message.identity_id == first:
-                message.content = contents[message.position]
-    return rows
-
-
-def _backoff(attempt: int, retry_after: float | None) -> float:
-    """Exponential with full jitter between half and all of the step, capped; never sooner than Retry-After."""
-    step = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** max(0, attempt - 1))
-    delay = random.uniform(step / 2, step)
-    return min(BACKOFF_CAP, max(delay, retry_after or 0.0))
-
-
-def _schedule_retry(dispatch: Dispatch, *, delay: float, tag: str) -> None:
-    timer_schedule(
-        workspace=dispatch.workspace, kind=RETRY_TIMER_KIND, key=f"dispatch-retry:{dispatch.pk}:{tag}",
-        delay=datetime.timedelta(seconds=delay), payload={"dispatch_id": dispatch.pk}, replace=True,
-    )
-
-
-def _events_bulk(workspace_id: int, message_ids: list[int], kind: str, at, data: dict | None = None) -> None:
-    """The same event on many messages at once; one per (message, kind) as with message_event_record."""
-    MessageEvent.objects.bulk_create(
-        (MessageEvent(workspace_id=workspace_id, message_id=pk, kind=kind, at=at, data=data or {})
-         for pk in message_ids),
-        batch_size=BATCH, ignore_conflicts=True,
-    )
-    message_events_recorded(workspace_id=workspace_id, kind=kind, message_ids=message_ids, at=at, data=data)
-
-
-def _fail(dispatch: Dispatch, error: dict) -> None:
-    """Inside the caller's transaction: the dispatch and its unsent messages failed, the provider's error kept."""
-    at = clock.now(dispatch.workspace)
-    Dispatch.objects.filter(pk=dispatch.pk).update(status=DispatchStatus.FAILED, last_error=error)
-    dispatch.status, dispatch.last_error = DispatchStatus.FAILED, error
-    pending = dispatch.messages.filter(status=MessageStatus.QUEUED)
-    ids = list(pending.values_list("pk", flat=True))
-    pending.update(status=MessageStatus.FAILED, error=error, updated_at=at)
-    _events_bulk(dispatch.workspace_id, ids, EventKind.FAILED, at, error)
-
-
-def _record(dispatch: Dispatch, messages: list[Message], result: SendResult) -> str:
-    """One short transaction: the outcome of attempt `dispatch.attempts`, unless another run has taken over."""
-    with transaction.atomic():
-        current = Dispatch.objects.select_for_update().filter(pk=dispatch.pk).values("status", "attempts").first()
-        if current != {"status": DispatchStatus.SENDING, "attempts": dispatch.attempts}:
-            return "superseded"
-        outcome = result.outcome
-        if outcome == "retry" and dispatch.attempts >= MAX_ATTEMPTS:
-            outcome = "failed"
-        if outcome == "sent":
-            _record_sent(dispatch, messages, result)
-        elif outcome == "failed":
-            _fail(dispatch, result.error or {"message": "failed", "status": result.http_status})
-        else:
-            Dispatch.objects.filter(pk=dispatch.pk).update(status=DispatchStatus.PENDING, last_error=result.error)
-            _schedule_retry(dispatch, delay=_backoff(dispatch.attempts, result.retry_after), tag="backoff")
-            outcome = "retry"
-    return outcome
-
-
-def _record_sent(dispatch: Dispatch, messages: list[Message], result: SendResult) -> None:
-    at = clock.now(dispatch.workspace)
-    Dispatch.objects.filter(pk=dispatch.pk).update(status=DispatchStatus.SENT, sent_at=at, last_error=None)
-    ids = result.provider_message_ids or []
-    if ids and dispatch.kind != DispatchKind.MULTICAST:
-        for message, provider_id in zip(messages, ids, strict=False):
-            Message.objects.filter(pk=message.pk).update(provider_message_id=provider_id)
-    Message.objects.filter(dispatch=dispatch, status=MessageStatus.QUEUED).update(status=MessageStatus.SENT,
-                                                                                 updated_at=at)
-    _dispatch_events_insert([dispatch.pk], EventKind.SENT, at)
-    message_events_recorded(workspace_id=dispatch.workspace_id, kind=EventKind.SENT,
-                            message_ids=[m.pk for m in messages], at=at)
-    purpose = messages[0].purpose if messages else None
-    if purpose in _TOUCH_KIND:
-        contacts_touch(contact_ids={m.contact_id for m in messages}, kind=_TOUCH_KIND[purpose], at=at)
-
-
-def dispatch_retry_due(*, workspace: Workspace, dispatch_id: int) -> bool:
-    """A retry timer fell due: deliver again after commit if the dispatch still waits. True if re-enqueued."""
-    if not Dispatch.objects.for_workspace(workspace).filter(pk=dispatch_id, status=DispatchStatus.PENDING).exists():
-        return False
-    transaction.on_commit(partial(_enqueue_all, [dispatch_id]))
-    return True
 
 
 # --- tracked links -------------------------------------------------------------------------------------------

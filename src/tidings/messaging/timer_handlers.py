@@ -2,7 +2,7 @@
 
 from tidings.timers.registry import timer_handler
 
-from .services import RETRY_TIMER_KIND, dispatch_retry_due
+from .delivery import RETRY_TIMER_KIND, dispatch_retry_due
 
 
 @timer_handler(RETRY_TIMER_KIND)

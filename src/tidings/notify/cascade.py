@@ -39,7 +39,8 @@ from tidings.core.errors import ServiceError
 from tidings.messaging.events import message_event_listener
 from tidings.messaging.models import Purpose
 from tidings.messaging.selectors import message_outcomes
-from tidings.messaging.services import PNP_OUTCOME_UNKNOWN, message_send, message_send_pnp
+from tidings.messaging.delivery import PNP_OUTCOME_UNKNOWN
+from tidings.messaging.services import message_send, message_send_pnp
 from tidings.timers.services import timer_cancel, timer_schedule
 
 from .models import (
