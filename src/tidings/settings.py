@@ -174,8 +174,8 @@ for _item in filter(None, os.environ.get("TIDINGS_PAIR_INTERVALS", "").split(","
     RATE_PAIR_INTERVALS[_name.strip()] = float(_value)
 
 # Delivery: dispatches per task, and provider requests a worker makes at once (messaging/delivery.py).
-DELIVERY_TASK_SIZE = int(os.environ.get("TIDINGS_DELIVERY_TASK_SIZE", "50"))
-DELIVERY_IN_FLIGHT = int(os.environ.get("TIDINGS_DELIVERY_IN_FLIGHT", "16"))
+DELIVERY_TASK_SIZE = int(os.environ.get("TIDINGS_DELIVERY_TASK_SIZE", "100"))
+DELIVERY_IN_FLIGHT = int(os.environ.get("TIDINGS_DELIVERY_IN_FLIGHT", "32"))
 INPROCESS_HTTP = os.environ.get("TIDINGS_INPROCESS_HTTP", "0") == "1"
 
 # Real-time inbox events to open consoles (inbox/realtime.py). With TIDINGS_REDIS_URL (redis://host:6379/0) they go

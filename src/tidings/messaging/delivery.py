@@ -4,7 +4,7 @@ Each dispatch is a small state machine:
 
     pending --claim (commit)--> sending --adapter.send (no transaction open)--> sent | failed | pending (retry)
 
-A delivery task carries up to TASK_SIZE dispatches and works through them in rounds of up to IN_FLIGHT: one
+A delivery task carries up to DELIVERY_TASK_SIZE dispatches (100) and works through them in rounds of up to DELIVERY_IN_FLIGHT (32): one
 transaction reserves the round's rate-limit slots, one claims the round just before its requests, the requests run
 at once (threads; each waits for its own slot), and one transaction records every outcome. So a broadcast costs a
 few transactions per round instead of several per message, and a worker that dies leaves at most one round in
