@@ -363,3 +363,27 @@ def test_a_reply_marks_replied_on_what_the_contact_got_in_the_24_hours_before(li
     assert not failed.events.filter(kind=EventKind.REPLIED).exists()
     identity.contact.refresh_from_db()
     assert identity.contact.last_customer_interaction_at is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_bodys_events_are_processed_by_one_task_in_their_order(line_account, post_line, settings):
+    from django_tasks_db.models import DBTaskResult
+
+    from tidings.channels.tasks import webhook_events_process
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}  # queued, as for a worker
+    user = "U" + "c" * 32
+    events = [line_event("follow", user, "01HX0000000000000000000010")] + [
+        line_event("message", user, f"01HX000000000000000000001{i}",
+                   message={"type": "text", "id": f"70{i}", "quoteToken": "q", "text": f"text {i}"})
+        for i in range(1, 4)]
+    assert post_line(line_account, {"destination": "x", "events": events}).status_code == 200
+
+    [queued] = DBTaskResult.objects.all()
+    stored = list(WebhookEvent.objects.order_by("id").values_list("id", flat=True))
+    assert queued.task_path.endswith("webhook_events_process") and queued.args_kwargs["args"] == [stored]
+    webhook_events_process.call(*queued.args_kwargs["args"])
+    assert set(WebhookEvent.objects.values_list("status", flat=True)) == {"processed"}
+    texts = Message.objects.filter(direction=Direction.INBOUND).order_by("id").values_list("content__text", flat=True)
+    assert list(texts) == ["text 1", "text 2", "text 3"]
+    assert _identity(line_account, user).subscribed

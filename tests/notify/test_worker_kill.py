@@ -70,8 +70,9 @@ def _settled(notifications, group_of) -> bool:
         return False
     accepted = set(SandboxRequest.objects.filter(path="/bot/pnp/push", response_status=200)
                    .values_list("headers__X-Line-Delivery-Tag", flat=True))
+    # .all(): a fresh query each time; iterating `notifications` itself would keep its first answer forever.
     return not any(group_of[n.phone] == "consenting" and delivery_tag(n.pk) in accepted and n.status != "delivered"
-                   for n in notifications)
+                   for n in notifications.all())
 
 
 def test_sigkill_mid_cascade_then_a_fresh_worker_sends_each_step_once(workspace, line_account, sms_account, setting,

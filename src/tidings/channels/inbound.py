@@ -45,8 +45,9 @@ def inbound_consumers() -> list[InboundConsumer]:
 
 def webhook_events_store(*, workspace, account: ChannelAccount, items: list[WebhookItem]) -> list[int]:
     """Store each event once per (account, provider id); returns the ids of rows this call created, whose
-    processing is enqueued when the transaction commits. Repeats (provider redeliveries) are ignored."""
-    from .tasks import webhook_event_process
+    processing - one task for them all, in order - is enqueued with the transaction. Repeats (provider
+    redeliveries) are ignored."""
+    from .tasks import webhook_events_process
 
     unique = {item.provider_event_id: item for item in items}
     if not unique:
@@ -70,8 +71,8 @@ def webhook_events_store(*, workspace, account: ChannelAccount, items: list[Webh
                                         provider_event_id__in=[item.provider_event_id for item in fresh])
             .order_by("id").values_list("id", flat=True)
         )
-        for event_id in new_ids:
-            enqueue_on_commit(webhook_event_process, event_id)
+        if new_ids:
+            enqueue_on_commit(webhook_events_process, new_ids)
     return new_ids
 
 

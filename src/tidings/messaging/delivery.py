@@ -22,7 +22,6 @@ import logging
 import random
 import time
 from concurrent.futures import ThreadPoolExecutor
-from functools import partial
 
 from django.conf import settings
 from django.db import connections, transaction
@@ -35,6 +34,7 @@ from tidings.channels.registry import adapter_for
 from tidings.contacts.services import contacts_touch
 from tidings.core import clock
 from tidings.core.models import Workspace
+from tidings.core.tasking import enqueue_on_commit
 from tidings.timers.services import timer_schedule
 
 from .events import message_events_recorded
@@ -65,16 +65,12 @@ _TOUCH_KIND = {Purpose.CHAT: "team", Purpose.API: "team", **{p: "marketing" for 
 # --- enqueueing ----------------------------------------------------------------------------------------------
 
 
-def deliveries_enqueue(dispatch_ids: list[int]) -> None:
-    """One delivery task per TASK_SIZE dispatches (called after the storing transaction commits)."""
+def deliveries_enqueue_on_commit(dispatch_ids: list[int]) -> None:
+    """One delivery task per DELIVERY_TASK_SIZE dispatches, enqueued with the storing transaction's outcome."""
     from .tasks import dispatches_deliver_task
 
     for group in chunks(list(dispatch_ids), settings.DELIVERY_TASK_SIZE):
-        dispatches_deliver_task.enqueue(group)
-
-
-def deliveries_enqueue_on_commit(dispatch_ids: list[int]) -> None:
-    transaction.on_commit(partial(deliveries_enqueue, list(dispatch_ids)))
+        enqueue_on_commit(dispatches_deliver_task, group)
 
 
 def dispatch_retry_due(*, workspace: Workspace, dispatch_id: int) -> bool:
