@@ -82,6 +82,24 @@ class SandboxDelivery(models.Model):
         indexes = [models.Index(fields=["persona", "created_at"])]
 
 
+class SandboxStatusOutbox(models.Model):
+    """A WhatsApp status the fake Graph API reports later. Due statuses go out batched, one webhook per account
+    and second with up to 1,000 of them, as Meta batches updates (fake_graph/status_batches.py)."""
+
+    workspace = models.ForeignKey("core.Workspace", on_delete=models.CASCADE, related_name="+")
+    account = models.ForeignKey("channels.ChannelAccount", on_delete=models.CASCADE, related_name="+")
+    due_at = models.DateTimeField()  # on the workspace clock
+    status = models.JSONField()  # one `statuses[]` item
+    # Taken by one flush while it posts, so two flushes running at once do not post the same status twice.
+    claim = models.CharField(max_length=32, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+
+    objects = WorkspaceScopedQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["account", "due_at"])]
+
+
 class SandboxRetryKey(models.Model):
     """LINE remembers an accepted X-Line-Retry-Key for 24 h and answers repeats with 409."""
 

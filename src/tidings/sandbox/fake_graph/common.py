@@ -40,6 +40,8 @@ class Answer:
     deliveries: list[SandboxDelivery] = field(default_factory=list)
     # (webhook body, delay) pairs: sent signed to the account's webhook URL after the delay, as durable timers.
     webhooks: list[tuple[dict, datetime.timedelta]] = field(default_factory=list)
+    # (WhatsApp `statuses[]` items, delay) pairs: reported after the delay, batched with others (status_batches.py).
+    statuses: list[tuple[list[dict], datetime.timedelta]] = field(default_factory=list)
 
 
 def fbtrace_id() -> str:
@@ -120,6 +122,11 @@ def graph_endpoint(name: str, method: str, *, channels: tuple[str, ...], rate_li
                         sandbox_deliveries_record(workspace=account.workspace, deliveries=answer.deliveries)
                     for webhook, delay in answer.webhooks:
                         graph_webhook_schedule(account, webhook, delay=delay)
+                    if answer.statuses:
+                        from .status_batches import statuses_queue
+
+                        for statuses, delay in answer.statuses:
+                            statuses_queue(account, statuses, delay=delay)
                 return _respond(answer)
 
             if account is None or account.channel not in channels:
@@ -143,7 +150,8 @@ def graph_endpoint(name: str, method: str, *, channels: tuple[str, ...], rate_li
                 if fault is not None:  # the work is done; the answer is lost on the way back
                     message, code = FAULT_MESSAGES.get(fault.status, ("An unknown error occurred", 1))
                     lost = graph_error(fault.status, message, code=code)
-                    answer = Answer(lost.status, lost.body, deliveries=answer.deliveries, webhooks=answer.webhooks)
+                    answer = Answer(lost.status, lost.body, deliveries=answer.deliveries, webhooks=answer.webhooks,
+                                    statuses=answer.statuses)
                 return finish(answer)
 
         return view

@@ -36,7 +36,7 @@ from ..models import Persona, SandboxDelivery, SandboxTemplate
 from ..services import sandbox_rate_count, sandbox_request_record
 from . import whatsapp_validation as v
 from .common import Answer, _account, _authorized, graph_endpoint, graph_error, invalid_parameter
-from .whatsapp_webhooks import wa_status, wa_webhook_statuses, wamid
+from .whatsapp_webhooks import wa_status, wamid
 
 WINDOW = datetime.timedelta(hours=24)
 DELIVERED_AFTER = datetime.timedelta(seconds=2)
@@ -149,7 +149,7 @@ def wa_api_messages(account: ChannelAccount, request, body: dict, phone_number_i
     if persona is None:  # not a WhatsApp number: accepted, then reported failed
         failed = wa_status(account, message_id, "failed", _digits(to), delay=FAILED_AFTER,
                            biz_opaque_callback_data=opaque, error=UNDELIVERABLE)
-        return Answer(200, answer_body, webhooks=[(wa_webhook_statuses(account, [failed]), FAILED_AFTER)])
+        return Answer(200, answer_body, statuses=[([failed], FAILED_AFTER)])
     problem = _pair_limited(account, persona, now)
     if problem:
         return problem
@@ -162,8 +162,7 @@ def wa_api_messages(account: ChannelAccount, request, body: dict, phone_number_i
     if not reachable:
         failed = wa_status(account, message_id, "failed", persona.whatsapp_id, delay=FAILED_AFTER,
                            biz_opaque_callback_data=opaque, error=RE_ENGAGEMENT)
-        return Answer(200, answer_body, deliveries=[delivery],
-                      webhooks=[(wa_webhook_statuses(account, [failed]), FAILED_AFTER)])
+        return Answer(200, answer_body, deliveries=[delivery], statuses=[([failed], FAILED_AFTER)])
     category = template.category.lower() if template is not None else "service"
     sent = wa_status(account, message_id, "sent", persona.whatsapp_id, biz_opaque_callback_data=opaque,
                      category=category)
@@ -171,9 +170,8 @@ def wa_api_messages(account: ChannelAccount, request, body: dict, phone_number_i
                           biz_opaque_callback_data=opaque, category=category)
     if template is not None:
         answer_body["messages"][0]["message_status"] = "accepted"
-    return Answer(200, answer_body, deliveries=[delivery], webhooks=[
-        (wa_webhook_statuses(account, [sent]), datetime.timedelta(0)),
-        (wa_webhook_statuses(account, [delivered]), DELIVERED_AFTER),
+    return Answer(200, answer_body, deliveries=[delivery], statuses=[
+        ([sent], datetime.timedelta(0)), ([delivered], DELIVERED_AFTER),
     ])
 
 

@@ -5,7 +5,6 @@ Every tappable button carries its index in `personas_meta.meta_actions(delivery)
 so the phone and the API (`button` = number) agree on which button is which.
 """
 
-import re
 
 from django.utils.translation import gettext as _
 
