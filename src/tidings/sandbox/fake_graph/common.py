@@ -89,11 +89,13 @@ def _respond(answer: Answer) -> JsonResponse:
 
 
 def graph_endpoint(name: str, method: str, *, channels: tuple[str, ...], rate_limit: int | None = None,
-                   body: bool = False):
+                   throttle=None, body: bool = False):
     """Wrap `handler(account, request, body, **path_kwargs) -> Answer` in the Graph envelope described above.
 
     `rate_limit` is requests per second per account for this endpoint; above it the fake answers Graph's
-    throttling error (the handler may answer finer limits itself, e.g. WhatsApp's 130429 and 131056).
+    throttling error. `throttle(account) -> Answer | None` is an endpoint's own limit (WhatsApp's 130429). Both
+    count outside the handler's transaction: the per-second counter row is shared by every request, and holding
+    its lock until the handler commits made requests queue behind each other.
     """
 
     def wrap(handler):
@@ -143,6 +145,9 @@ def graph_endpoint(name: str, method: str, *, channels: tuple[str, ...], rate_li
                 return finish(graph_error(fault.status, message, code=code))
             if rate_limit and sandbox_rate_count(key=f"sandbox:graph:{account.pk}:{name}") > rate_limit:
                 return finish(graph_error(429, "(#4) Application request limit reached", code=4))
+            throttled = throttle(account) if throttle is not None else None
+            if throttled is not None:
+                return finish(throttled)
             if body and not isinstance(raw, dict):
                 return finish(invalid_parameter("The request body must be a JSON object."))
             with transaction.atomic():

@@ -132,9 +132,6 @@ def _check_body(account: ChannelAccount, body: dict) -> tuple[SandboxTemplate | 
 def wa_api_messages(account: ChannelAccount, request, body: dict, phone_number_id: str) -> Answer:
     if phone_number_id != account.external_id:
         return _unknown_object(phone_number_id)
-    problem = _throughput(account)
-    if problem:
-        return problem
     template, problem = _check_body(account, body)
     if problem:
         return problem
@@ -175,7 +172,8 @@ def wa_api_messages(account: ChannelAccount, request, body: dict, phone_number_i
     ])
 
 
-messages_view = graph_endpoint("whatsapp_messages", "POST", channels=("whatsapp",), body=True)(wa_api_messages)
+messages_view = graph_endpoint("whatsapp_messages", "POST", channels=("whatsapp",), throttle=_throughput,
+                               body=True)(wa_api_messages)
 
 
 # --- media -------------------------------------------------------------------------------------------------------
