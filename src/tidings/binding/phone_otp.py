@@ -300,6 +300,6 @@ def phone_code_mask(*, workspace_id: int, message_ids: list[int]) -> int:
     return masked
 
 
-@message_event_listener(kinds={EventKind.SENT, EventKind.FAILED})
+@message_event_listener(kinds={EventKind.SENT, EventKind.FAILED}, purposes={Purpose.NOTIFICATION})
 def _mask_sent_codes(*, workspace_id: int, kind: str, message_ids: list[int], at, data: dict) -> None:
     phone_code_mask(workspace_id=workspace_id, message_ids=message_ids)

@@ -22,6 +22,7 @@ import logging
 import random
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connections, transaction
@@ -196,18 +197,25 @@ def _claim_many(dispatch_ids: list[int]) -> list[Dispatch]:
     return claimed
 
 
-_ROW_FIELDS = ("id", "workspace_id", "contact_id", "identity_id", "account_id", "channel", "purpose", "source",
-               "dispatch_id", "position", "status")
+@dataclass(slots=True)
+class MulticastRow:
+    """One recipient's message of a multicast, as the adapter and the recorder read it. A multicast has up to 500
+    recipients: model instances (and their identities) for each were most of the pipeline's own cost."""
+
+    pk: int
+    identity_id: int
+    contact_id: int
+    purpose: str
+    position: int
+    external_id: str  # the recipient's provider id (LINE userId)
+    content: dict | None = None  # only on the first recipient's rows: the adapter renders those
 
 
-def _messages_of(dispatches: list[Dispatch]) -> dict[int, list[Message]]:
+def _messages_of(dispatches: list[Dispatch]) -> dict[int, list]:
     """Each dispatch's messages ordered by (identity, position), as adapters take them, with the recipients'
-    external ids loaded so no request needs a query.
-
-    A multicast has up to 500 recipients sharing the same contents: only the first recipient's rows carry `content`
-    (the adapter renders those). Building 1,000 full model instances per request was most of the pipeline's own cost.
-    """
-    out: dict[int, list[Message]] = {d.pk: [] for d in dispatches}
+    external ids loaded so no request needs a query: Message instances (with their identity) for a push or a PNP,
+    MulticastRows for a multicast."""
+    out: dict[int, list] = {d.pk: [] for d in dispatches}
     single = [d.pk for d in dispatches if d.kind != DispatchKind.MULTICAST]
     for message in (Message.objects.filter(dispatch_id__in=single).select_related("identity")
                     .order_by("dispatch_id", "identity_id", "position")):
@@ -215,14 +223,14 @@ def _messages_of(dispatches: list[Dispatch]) -> dict[int, list[Message]]:
     for dispatch in dispatches:
         if dispatch.kind != DispatchKind.MULTICAST:
             continue
-        rows = list(dispatch.messages.order_by("identity_id", "position").select_related("identity")
-                    .only(*_ROW_FIELDS, "identity__external_id"))
+        rows = [MulticastRow(*row) for row in dispatch.messages.order_by("identity_id", "position").values_list(
+            "pk", "identity_id", "contact_id", "purpose", "position", "identity__external_id")]
         if rows:
             first = rows[0].identity_id
             contents = dict(dispatch.messages.filter(identity_id=first).values_list("position", "content"))
-            for message in rows:
-                if message.identity_id == first:
-                    message.content = contents[message.position]
+            for row in rows:
+                if row.identity_id == first:
+                    row.content = contents[row.position]
         out[dispatch.pk] = rows
     return out
 
@@ -230,7 +238,7 @@ def _messages_of(dispatches: list[Dispatch]) -> dict[int, list[Message]]:
 _pool: ThreadPoolExecutor | None = None
 
 
-def _send_all(requests: list[tuple[Dispatch, list[Message], float | None]]) -> list[SendResult]:
+def _send_all(requests: list[tuple[Dispatch, list, float | None]]) -> list[SendResult]:
     """Every request of a round at once, each when its rate-limit slot comes; results in request order."""
     global _pool
     if len(requests) == 1 or _in_flight() == 1:
@@ -240,7 +248,7 @@ def _send_all(requests: list[tuple[Dispatch, list[Message], float | None]]) -> l
     return list(_pool.map(lambda request: _send(*request, own_thread=True), requests))
 
 
-def _send(dispatch: Dispatch, messages: list[Message], start: float | None, own_thread: bool = False) -> SendResult:
+def _send(dispatch: Dispatch, messages: list, start: float | None, own_thread: bool = False) -> SendResult:
     if start is not None:
         rate_sleep_until(start)
     try:
@@ -277,7 +285,7 @@ def _fail(dispatch: Dispatch, error: dict) -> None:
     events_bulk(dispatch.workspace_id, ids, EventKind.FAILED, at, error)
 
 
-def _record_many(dispatches: list[Dispatch], messages_of: dict[int, list[Message]], results: list[SendResult]
+def _record_many(dispatches: list[Dispatch], messages_of: dict[int, list], results: list[SendResult]
                  ) -> dict[int, str]:
     """One short transaction: the outcome of each dispatch's attempt `dispatch.attempts`, unless another run has
     taken that dispatch over meanwhile ("superseded": it records nothing)."""
@@ -312,7 +320,7 @@ def _record_many(dispatches: list[Dispatch], messages_of: dict[int, list[Message
     return outcomes
 
 
-def _record_sent(sent: list[tuple[Dispatch, SendResult]], messages_of: dict[int, list[Message]]) -> None:
+def _record_sent(sent: list[tuple[Dispatch, SendResult]], messages_of: dict[int, list]) -> None:
     """Dispatches of one workspace that the provider accepted, in a handful of statements however many."""
     workspace = sent[0][0].workspace
     at = clock.now(workspace)
@@ -331,7 +339,7 @@ def _record_sent(sent: list[tuple[Dispatch, SendResult]], messages_of: dict[int,
     dispatch_events_insert(ids, EventKind.SENT, at)
     messages = [message for pk in ids for message in messages_of[pk]]
     message_events_recorded(workspace_id=workspace.pk, kind=EventKind.SENT, message_ids=[m.pk for m in messages],
-                            at=at)
+                            at=at, purposes={m.purpose for m in messages})
     touched: dict[str, set[int]] = {}
     for message in messages:
         if message.purpose in _TOUCH_KIND:

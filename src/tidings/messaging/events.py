@@ -18,29 +18,37 @@ from .models import EventKind, Message, MessageEvent, MessageStatus
 
 logger = logging.getLogger(__name__)
 
-_LISTENERS: list[tuple[frozenset[str], Callable]] = []
+_LISTENERS: list[tuple[frozenset[str], frozenset[str] | None, Callable]] = []
 
 
-def message_event_listener(*, kinds: Iterable[str]):
-    """Register a listener for these event kinds (an app's `AppConfig.ready` imports the module that does)."""
+def message_event_listener(*, kinds: Iterable[str], purposes: Iterable[str] | None = None):
+    """Register a listener for these event kinds (an app's `AppConfig.ready` imports the module that does).
+
+    `purposes`: the listener only cares about messages sent for these (e.g. notifications), so a recorder that
+    knows its messages' purposes skips it for a broadcast's thousands of messages.
+    """
     wanted = frozenset(kinds)
+    wanted_purposes = frozenset(purposes) if purposes is not None else None
 
     def register(func):
-        if not any(f is func for _k, f in _LISTENERS):
-            _LISTENERS.append((wanted, func))
+        if not any(f is func for _k, _p, f in _LISTENERS):
+            _LISTENERS.append((wanted, wanted_purposes, func))
         return func
 
     return register
 
 
-def message_events_recorded(*, workspace_id: int, kind: str, message_ids: list[int], at, data: dict | None = None
-                            ) -> None:
+def message_events_recorded(*, workspace_id: int, kind: str, message_ids: list[int], at, data: dict | None = None,
+                            purposes: Iterable[str] | None = None) -> None:
     """Tell the listeners that `kind` was recorded on these messages (called by the recorders, in their
-    transaction)."""
+    transaction). `purposes`, when the recorder knows them, lets listeners for other purposes be skipped."""
     if not message_ids:
         return
-    for kinds, listener in _LISTENERS:
+    present = frozenset(purposes) if purposes is not None else None
+    for kinds, wanted_purposes, listener in _LISTENERS:
         if kind not in kinds:
+            continue
+        if wanted_purposes is not None and present is not None and not wanted_purposes & present:
             continue
         try:
             with transaction.atomic():

@@ -113,7 +113,7 @@ def notifications_start(*, notification_ids: list[int]) -> dict[int, str]:
     return outcomes
 
 
-@message_event_listener(kinds={"sent", "delivered", "failed"})
+@message_event_listener(kinds={"sent", "delivered", "failed"}, purposes={Purpose.NOTIFICATION})
 def _on_message_events(*, workspace_id: int, kind: str, message_ids: list[int], at, data: dict) -> None:
     """A step's message was sent, failed or delivered: move its notification on in the same transaction."""
     notification_ids = sorted(set(

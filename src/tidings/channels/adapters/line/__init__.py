@@ -67,11 +67,20 @@ class LineAdapter:
         return client.push(account, recipients[0], rendered, retry_key=dispatch.retry_key, aggregation_unit=unit)
 
 
+def _external_id(message) -> str | None:
+    """The recipient's user id when the message carries it: a multicast row names it, a Message its loaded
+    identity."""
+    known = getattr(message, "external_id", None)
+    if known:
+        return known
+    cache = getattr(getattr(message, "_state", None), "fields_cache", {})
+    return message.identity.external_id if cache.get("identity") is not None else None
+
+
 def _external_ids(messages) -> list[str]:
     """Distinct recipient user ids in message order, with one query when identities are not loaded yet."""
     ids = list(dict.fromkeys(m.identity_id for m in messages))
-    loaded = {m.identity_id: m.identity.external_id for m in messages
-              if "identity" in m._state.fields_cache and m.identity is not None}
+    loaded = {m.identity_id: _external_id(m) for m in messages if _external_id(m)}
     missing = [i for i in ids if i not in loaded]
     if missing:
         loaded.update(ChannelIdentity.objects.filter(pk__in=missing).values_list("id", "external_id"))
