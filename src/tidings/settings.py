@@ -84,7 +84,9 @@ DATABASE_URL = os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'tidings.sq
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers run beside the one writer; IMMEDIATE takes the write lock up front so two writers
-    # queue on the busy timeout instead of failing with "database is locked" on lock upgrade.
+    # queue on the busy timeout instead of failing with "database is locked" on lock upgrade. Our backend queues
+    # one process's writers for it in turn (core/sqlite_backend).
+    DATABASES["default"]["ENGINE"] = "tidings.core.sqlite_backend"
     DATABASES["default"]["OPTIONS"] = {
         "timeout": 30,
         "transaction_mode": "IMMEDIATE",
@@ -93,7 +95,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 # Test databases carry the process id so concurrent test runs on one machine never share one.
 _db = DATABASES["default"]
-if _db["ENGINE"] == "django.db.backends.sqlite3":
+if _db["ENGINE"] == "tidings.core.sqlite_backend":
     _db["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
 else:
     _db["TEST"] = {"NAME": f"test_{_db['NAME']}_{os.getpid()}"}

@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[2]
 def database_url() -> str:
     """The URL of the database this test is using (the test database), for a worker subprocess."""
     db = connection.settings_dict
-    if db["ENGINE"] == "django.db.backends.sqlite3":
+    if connection.vendor == "sqlite":
         return f"sqlite:///{db['NAME']}"
     auth = quote(db["USER"] or "")
     if db.get("PASSWORD"):
