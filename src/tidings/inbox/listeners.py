@@ -7,6 +7,7 @@ open consoles as ticks.
 
 from django.db.models import Q
 
+from tidings.core.id_sets import ids_q
 from tidings.messaging.events import message_event_listener
 from tidings.messaging.models import EventKind, Message, Purpose
 
@@ -30,7 +31,7 @@ def conversation_from_message(*, workspace_id, kind, message_ids, at, data) -> N
 
 @message_event_listener(kinds={EventKind.SENT, EventKind.DELIVERED, EventKind.READ, EventKind.FAILED})
 def ticks_to_consoles(*, workspace_id, kind, message_ids, at, data) -> None:
-    rows = (Message.objects.filter(pk__in=message_ids, identity__conversation__isnull=False)
+    rows = (Message.objects.filter(ids_q("pk", message_ids), identity__conversation__isnull=False)
             .values_list("pk", "identity__conversation__id", "status"))
     for message_id, conversation_id, status in rows:
         realtime.publish(workspace_id=workspace_id, payload={
