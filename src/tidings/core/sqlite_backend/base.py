@@ -60,3 +60,11 @@ class DatabaseWrapper(base.DatabaseWrapper):
             return super()._close()
         finally:
             self._release_write_lock()
+
+    def __del__(self):
+        # A thread that ended inside a transaction without closing its connection: its SQLite lock goes with the
+        # connection object, and so must ours (a plain Lock may be released from any thread).
+        try:
+            self._release_write_lock()
+        except Exception:  # noqa: BLE001 - interpreter shutdown: nothing left to wait for it
+            pass
