@@ -276,23 +276,25 @@ def message_send_pnp(
 
 
 def _recipients(workspace, identities, channel: str, account: ChannelAccount | None) -> dict[int, list[tuple]]:
-    """account id -> [(identity id, contact id, external id, last inbound at)], deduplicated, active accounts of
-    this workspace."""
-    if hasattr(identities, "values_list"):
-        rows = identities.filter(workspace=workspace, channel=channel).values_list(
-            "pk", "contact_id", "external_id", "account_id", "last_inbound_at")
-    else:
-        rows = [(i.pk, i.contact_id, i.external_id, i.account_id, i.last_inbound_at) for i in identities
-                if i.workspace_id == workspace.pk and i.channel == channel]
+    """account id -> [(identity id, contact id, last inbound at)], deduplicated, on active accounts of this
+    workspace (only `account`'s when one is given)."""
     active = set(ChannelAccount.objects.for_workspace(workspace).filter(channel=channel, is_active=True)
                  .values_list("pk", flat=True))
     if account is not None:
         active &= {account.pk}
-    out: dict[int, dict[int, tuple]] = {}
-    for pk, contact_id, external_id, account_id, last_inbound_at in rows:
-        if account_id in active:
-            out.setdefault(account_id, {})[pk] = (pk, contact_id, external_id, last_inbound_at)
-    return {account_id: list(by_pk.values()) for account_id, by_pk in out.items()}
+    if hasattr(identities, "values_list"):  # a query: filtered by the database
+        rows = identities.filter(workspace=workspace, channel=channel, account_id__in=active).values_list(
+            "pk", "contact_id", "last_inbound_at", "account_id")
+    else:
+        rows = [(i.pk, i.contact_id, i.last_inbound_at, i.account_id) for i in identities
+                if i.workspace_id == workspace.pk and i.channel == channel and i.account_id in active]
+    out: dict[int, list[tuple]] = {}
+    seen: set[int] = set()  # a query joining tags or segments can name an identity twice
+    for pk, contact_id, last_inbound_at, account_id in rows:
+        if pk not in seen:
+            seen.add(pk)
+            out.setdefault(account_id, []).append((pk, contact_id, last_inbound_at))
+    return out
 
 
 def _refused_rows(workspace, account, identity_id, contact_id, contents, purpose, source, at, error: ServiceError):
@@ -370,7 +372,7 @@ def message_send_bulk(
         if per_recipient:
             refused = []
             allowed = []
-            for identity_id, contact_id, _external, last_inbound_at in recipients:
+            for identity_id, contact_id, last_inbound_at in recipients:
                 if checks:
                     try:
                         _check_recipient(adapter, contents, options, last_inbound_at, at)
