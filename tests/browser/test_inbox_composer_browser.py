@@ -102,7 +102,11 @@ def test_agent_answers_with_text_a_saved_reply_and_an_image_and_edits_the_custom
     panel.locator("[data-add-tag] button").click()
     panel.locator('[data-tag="Kowloon"]').wait_for()
     panel.locator("[data-note-form] textarea").fill("Wants delivery after 6pm")
-    panel.locator("[data-note-form] button").click()
+    # Wait for the server's answer itself, not a fixed 10 s: on a loaded CI machine the save can take longer.
+    with page.expect_response(lambda r: r.url.endswith("/panel/notes") and r.request.method == "POST",
+                              timeout=30_000) as saved:
+        panel.locator("[data-note-form] button").click()
+    assert saved.value.status == 200
     panel.locator("[data-note]:has-text('Wants delivery after 6pm')").wait_for()
     screenshot(page, "inbox-panel")
     persona.contact.refresh_from_db()
