@@ -34,6 +34,11 @@ class Persona(models.Model):
     class Meta:
         ordering = ["id"]
         constraints = [models.UniqueConstraint(fields=["workspace", "phone"], name="persona_phone_unique")]
+        # The fakes find the addressee of every request by the provider's id for the person.
+        indexes = [models.Index(fields=["workspace", "line_user_id"], name="persona_line_user"),
+                   models.Index(fields=["workspace", "whatsapp_id"], name="persona_whatsapp"),
+                   models.Index(fields=["workspace", "messenger_psid"], name="persona_messenger"),
+                   models.Index(fields=["workspace", "instagram_igsid"], name="persona_instagram")]
 
     def __str__(self):
         return f"{self.name} ({self.phone})"

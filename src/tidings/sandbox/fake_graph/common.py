@@ -120,7 +120,7 @@ def graph_endpoint(name: str, method: str, *, channels: tuple[str, ...], rate_li
                     )
                     if answer.deliveries:
                         for delivery in answer.deliveries:
-                            delivery.request = record
+                            delivery.request_id = record.pk
                         sandbox_deliveries_record(workspace=account.workspace, deliveries=answer.deliveries)
                     for webhook, delay in answer.webhooks:
                         graph_webhook_schedule(account, webhook, delay=delay)

@@ -19,8 +19,8 @@ from tidings.channels.models import ChannelAccount
 from tidings.core import clock
 
 from ..models import Persona, SandboxDelivery, SandboxInteraction, SandboxRequest, SandboxRetryKey
-from ..selectors import persona_by_pnp_hash, personas_by_line_user
-from ..services import sandbox_interaction_record, sandbox_token_issue, sandbox_token_use
+from ..selectors import line_recipients, persona_by_pnp_hash, personas_by_line_user
+from ..services import DeliveryRow, sandbox_interaction_record, sandbox_token_issue, sandbox_token_use
 from . import validation as v
 from .ids import QUOTABLE, link_token, message_id, quote_token
 from .webhooks import line_event_delivery
@@ -54,7 +54,7 @@ def _reaches(persona: Persona) -> bool:
     return persona.line_friend and not persona.line_blocked
 
 
-def _deliver(account, persona, messages, kind, *, delivered) -> tuple[list, list]:
+def _deliver(account, persona_id: int, messages, kind, *, delivered) -> tuple[list, list]:
     deliveries, sent = [], []
     for message in messages:
         mid = message_id()
@@ -62,10 +62,9 @@ def _deliver(account, persona, messages, kind, *, delivered) -> tuple[list, list
         if message.get("type") in QUOTABLE:
             one["quoteToken"] = quote_token()
         sent.append(one)
-        deliveries.append(SandboxDelivery(
-            account=account, persona=persona, provider="line", channel="line", kind=kind, payload=message,
-            provider_message_id=mid, delivered=delivered,
-        ))
+        deliveries.append(DeliveryRow(account_id=account.pk, persona_id=persona_id,
+                                      provider="line", channel="line", kind=kind, payload=message,
+                                      provider_message_id=mid, delivered=delivered))
     return deliveries, sent
 
 
@@ -121,7 +120,7 @@ def line_api_push(account: ChannelAccount, body: dict, headers, request_id: str)
     claimed = _claim_retry_key(account, key, request_id) if key else None
     if isinstance(claimed, Answer):
         return claimed
-    deliveries, sent = _deliver(account, persona, messages, "push", delivered=_reaches(persona))
+    deliveries, sent = _deliver(account, persona.pk, messages, "push", delivered=_reaches(persona))
     if claimed is not None:
         claimed.response_body = {"sentMessages": sent}
         claimed.save(update_fields=["response_body"])
@@ -151,12 +150,15 @@ def line_api_multicast(account: ChannelAccount, body: dict, headers, request_id:
     claimed = _claim_retry_key(account, key, request_id) if key else None
     if isinstance(claimed, Answer):
         return claimed
-    personas = personas_by_line_user(account.workspace, to)
+    recipients = line_recipients(account.workspace, to)
     deliveries = []
     for user_id in dict.fromkeys(to):  # a repeated id gets the messages once
-        persona = personas.get(user_id)
-        if persona is not None:
-            deliveries += _deliver(account, persona, messages, "multicast", delivered=_reaches(persona))[0]
+        if user_id in recipients:
+            persona_id, reaches = recipients[user_id]
+            # No sentMessages in a multicast answer: ids only, no quote tokens.
+            deliveries += [DeliveryRow(account_id=account.pk, persona_id=persona_id, provider="line", channel="line",
+                                       kind="multicast", payload=message, provider_message_id=message_id(),
+                                       delivered=reaches) for message in messages]
     if claimed is not None:
         claimed.response_body = {}
         claimed.save(update_fields=["response_body"])
@@ -178,7 +180,7 @@ def line_api_reply(account: ChannelAccount, body: dict, headers, request_id: str
     if token is None:
         return Answer(400, {"message": "Invalid reply token"})
     persona = token.persona
-    deliveries, sent = _deliver(account, persona, messages, "reply", delivered=not persona.line_blocked)
+    deliveries, sent = _deliver(account, persona.pk, messages, "reply", delivered=not persona.line_blocked)
     return Answer(200, {"sentMessages": sent}, deliveries=deliveries)
 
 
@@ -203,7 +205,7 @@ def line_api_pnp_push(account: ChannelAccount, body: dict, headers, request_id: 
     if persona is None or not persona.line_user_id or not persona.pnp_consent:
         return Answer(422, dict(FAILED))
     delivered = not persona.line_blocked
-    deliveries, _sent = _deliver(account, persona, messages, "pnp", delivered=delivered)
+    deliveries, _sent = _deliver(account, persona.pk, messages, "pnp", delivered=delivered)
     webhooks = []
     if delivered:
         due = clock.now(account.workspace) + PNP_DELIVERY_DELAY

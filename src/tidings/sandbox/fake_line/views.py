@@ -85,7 +85,7 @@ def endpoint(name: str, method: str, *, body: bool = False):
                     )
                     if answer.deliveries:
                         for delivery in answer.deliveries:
-                            delivery.request = record
+                            delivery.request_id = record.pk
                         sandbox_deliveries_record(workspace=account.workspace, deliveries=answer.deliveries)
                     for events, delay in answer.webhooks:
                         line_webhook_schedule(account, events, delay=delay)
