@@ -48,9 +48,9 @@ def statuses_in(body):
 
 def test_statuses_due_in_the_same_quarter_second_go_out_in_one_body_in_order(whatsapp_account, bodies, frozen):
     for i in range(3):
-        status_batches.statuses_queue(whatsapp_account, [{"id": f"wamid.{i}", "status": "sent", "timestamp": "1",
-                                                          "recipient_id": "85261234567"}],
-                                      delay=datetime.timedelta(milliseconds=50 * i))
+        status_batches.statuses_queue(whatsapp_account, [([{"id": f"wamid.{i}", "status": "sent", "timestamp": "1",
+                                                            "recipient_id": "85261234567"}],
+                                                          datetime.timedelta(milliseconds=50 * i))])
     [timer] = Timer.objects.filter(kind=status_batches.FLUSH_TIMER)
     assert timer.due_at == frozen.at + datetime.timedelta(seconds=0.25)  # the end of their quarter second
     frozen.at = timer.due_at
@@ -91,11 +91,9 @@ def test_a_refused_batch_is_kept_and_posted_again_once(workspace, whatsapp_accou
 
 
 def test_a_status_for_a_slice_whose_flush_has_started_gets_its_own_timer(whatsapp_account, frozen):
-    status_batches.statuses_queue(whatsapp_account, [{"id": "wamid.A", "status": "sent"}],
-                                  delay=datetime.timedelta(0))
+    status_batches.statuses_queue(whatsapp_account, [([{"id": "wamid.A", "status": "sent"}], datetime.timedelta(0))])
     [first] = Timer.objects.filter(kind=status_batches.FLUSH_TIMER)
     Timer.objects.filter(pk=first.pk).update(lease_until=first.due_at)  # a worker is firing it right now
-    status_batches.statuses_queue(whatsapp_account, [{"id": "wamid.B", "status": "sent"}],
-                                  delay=datetime.timedelta(0))
+    status_batches.statuses_queue(whatsapp_account, [([{"id": "wamid.B", "status": "sent"}], datetime.timedelta(0))])
     keys = sorted(Timer.objects.filter(kind=status_batches.FLUSH_TIMER).values_list("key", flat=True))
     assert len(keys) == 2 and keys[1].startswith(keys[0] + ":")

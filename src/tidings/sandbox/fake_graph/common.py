@@ -127,8 +127,7 @@ def graph_endpoint(name: str, method: str, *, channels: tuple[str, ...], rate_li
                     if answer.statuses:
                         from .status_batches import statuses_queue
 
-                        for statuses, delay in answer.statuses:
-                            statuses_queue(account, statuses, delay=delay)
+                        statuses_queue(account, answer.statuses)
                 return _respond(answer)
 
             if account is None or account.channel not in channels:

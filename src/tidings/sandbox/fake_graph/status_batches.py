@@ -32,20 +32,23 @@ SLICES_PER_SECOND = 4  # statuses due in the same quarter second share a flush a
 
 
 @transaction.atomic
-def statuses_queue(account: ChannelAccount, statuses: list[dict], *, delay: datetime.timedelta) -> None:
-    """Report these statuses after `delay` (workspace clock), batched; part of the caller's transaction."""
+def statuses_queue(account: ChannelAccount, groups: list[tuple[list[dict], datetime.timedelta]]) -> None:
+    """Report each group of statuses after its delay (workspace clock), batched; part of the caller's transaction."""
     workspace = account.workspace
-    due = clock.now(workspace) + delay
+    now = clock.now(workspace)
+    due_ats = [now + delay for _statuses, delay in groups]
     rows = SandboxStatusOutbox.objects.bulk_create(
-        [SandboxStatusOutbox(workspace=workspace, account=account, due_at=due, status=status) for status in statuses])
-    slice_ = int(due.timestamp() * SLICES_PER_SECOND) + 1
-    flush_at = datetime.datetime.fromtimestamp(slice_ / SLICES_PER_SECOND, tz=datetime.UTC)
-    key = f"{FLUSH_TIMER}:{account.pk}:{slice_}"
-    existing = Timer.objects.select_for_update().filter(workspace=workspace, key=key).first()
-    if existing is not None and (existing.state != TimerState.PENDING or existing.lease_until is not None):
-        key = f"{key}:{rows[0].pk}"  # that flush has started (or run): it may not see these rows
-    timer_schedule(workspace=workspace, kind=FLUSH_TIMER, key=key, due_at=flush_at,
-                   payload={"account_id": account.pk})
+        [SandboxStatusOutbox(workspace=workspace, account=account, due_at=due, status=status)
+         for (statuses, _delay), due in zip(groups, due_ats, strict=True) for status in statuses])
+    for slice_ in sorted({int(due.timestamp() * SLICES_PER_SECOND) + 1 for due in due_ats}):
+        key = f"{FLUSH_TIMER}:{account.pk}:{slice_}"
+        existing = Timer.objects.select_for_update().filter(workspace=workspace, key=key).first()
+        if existing is not None:
+            if existing.state == TimerState.PENDING and existing.lease_until is None:
+                continue  # that flush is still to come and will find these rows
+            key = f"{key}:{rows[0].pk}"  # that flush has started (or run): it may not see these rows
+        timer_schedule(workspace=workspace, kind=FLUSH_TIMER, key=key, payload={"account_id": account.pk},
+                       due_at=datetime.datetime.fromtimestamp(slice_ / SLICES_PER_SECOND, tz=datetime.UTC))
 
 
 def statuses_flush(timer) -> int:
