@@ -275,25 +275,27 @@ def message_send_pnp(
     return messages
 
 
-def _recipients(workspace, identities, channel: str, account: ChannelAccount | None) -> dict[int, list[tuple]]:
+def _recipients(workspace, identities, channel: str, account: ChannelAccount | None, *, last_inbound: bool
+                ) -> dict[int, list[tuple]]:
     """account id -> [(identity id, contact id, last inbound at)], deduplicated, on active accounts of this
-    workspace (only `account`'s when one is given)."""
+    workspace (only `account`'s when one is given). `last_inbound=False` leaves the time out (None): a channel
+    without per-recipient checks does not need it, and converting 100,000 datetimes was a third of this query."""
     active = set(ChannelAccount.objects.for_workspace(workspace).filter(channel=channel, is_active=True)
                  .values_list("pk", flat=True))
     if account is not None:
         active &= {account.pk}
     if hasattr(identities, "values_list"):  # a query: filtered by the database
-        rows = identities.filter(workspace=workspace, channel=channel, account_id__in=active).values_list(
-            "pk", "contact_id", "last_inbound_at", "account_id")
+        fields = ["pk", "account_id", "contact_id"] + (["last_inbound_at"] if last_inbound else [])
+        rows = identities.filter(workspace=workspace, channel=channel, account_id__in=active).values_list(*fields)
     else:
-        rows = [(i.pk, i.contact_id, i.last_inbound_at, i.account_id) for i in identities
+        rows = [(i.pk, i.account_id, i.contact_id, i.last_inbound_at) for i in identities
                 if i.workspace_id == workspace.pk and i.channel == channel and i.account_id in active]
     out: dict[int, list[tuple]] = {}
     seen: set[int] = set()  # a query joining tags or segments can name an identity twice
-    for pk, contact_id, last_inbound_at, account_id in rows:
-        if pk not in seen:
-            seen.add(pk)
-            out.setdefault(account_id, []).append((pk, contact_id, last_inbound_at))
+    for row in rows:
+        if row[0] not in seen:
+            seen.add(row[0])
+            out.setdefault(row[1], []).append((row[0], row[2], row[3] if last_inbound else None))
     return out
 
 
@@ -358,11 +360,11 @@ def message_send_bulk(
     contents = _contents(adapter, contents)
     if account is not None:
         account = _account(workspace, channel, account)
-    by_account = _recipients(workspace, identities, channel, account)
+    checks = getattr(adapter, "check_recipient", None) is not None
+    by_account = _recipients(workspace, identities, channel, account, last_inbound=checks)
     at = clock.now(workspace)
     options = _send_options(purpose, source, tag)
     per_recipient = contents_have_links(contents) or adapter.max_recipients_per_request <= 1
-    checks = getattr(adapter, "check_recipient", None) is not None
     accounts = {a.pk: a for a in ChannelAccount.objects.filter(pk__in=list(by_account))}
     all_dispatches: list[Dispatch] = []
     for account_id, recipients in by_account.items():
