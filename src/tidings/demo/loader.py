@@ -1,6 +1,6 @@
 """The demo workspace: a sandbox brand with one member per role, sandbox LINE and SMS accounts and about twenty
 simulated customers (personas) with some chat history, and an inbox with conversations in every state, keyword
-rules and saved replies. Loading twice changes nothing."""
+rules and saved replies, and notification settings. Loading twice changes nothing."""
 
 from django.conf import settings
 from django.db import transaction
@@ -60,10 +60,12 @@ def _demo_load() -> Workspace:
     from .billing import demo_billing
     from .contacts import demo_contacts
     from .inbox import demo_inbox
+    from .notify import demo_notifications
     from .personas import demo_channels_and_personas
 
     demo_channels_and_personas(workspace)
     demo_contacts(workspace)
     demo_billing(workspace)
     demo_inbox(workspace)
+    demo_notifications(workspace)
     return workspace
