@@ -126,3 +126,20 @@ def test_collect_needs_no_csrf_token_or_cookie(workspace):
 
 def test_get_is_not_allowed(db, browser):
     assert browser.get("/widget/v1/collect").status_code == 405
+
+
+def test_one_address_past_the_limit_gets_429_and_nothing_is_stored(workspace, other_workspace, monkeypatch):
+    from tidings.widget import views
+
+    monkeypatch.setattr(views, "COLLECT_LIMIT", 3)
+    flooder = Client(HTTP_ORIGIN=ORIGIN, REMOTE_ADDR="203.0.113.7", HTTP_ACCEPT_LANGUAGE="en")
+    for n in range(3):
+        assert _post(flooder, {"workspace": "acme", "visitor_id": VID, "events": [_event(n)]}).status_code == 200
+    refused = _post(flooder, {"workspace": "acme", "visitor_id": VID, "events": [_event(99)]})
+    assert refused.status_code == 429 and refused["Retry-After"] == "60"
+    assert refused["Access-Control-Allow-Origin"] == "*" and "Too many requests" in refused.json()["message"]
+    assert TrackingEvent.objects.filter(workspace=workspace).count() == 3  # the refused batch stored nothing
+    # Another address, or the same address on another shop, is not held back.
+    neighbour = Client(HTTP_ORIGIN=ORIGIN, REMOTE_ADDR="203.0.113.8")
+    assert _post(neighbour, {"workspace": "acme", "visitor_id": VID, "events": [_event(99)]}).status_code == 200
+    assert _post(flooder, {"workspace": "rival", "visitor_id": VID, "events": [_event(5)]}).status_code == 200

@@ -10,7 +10,6 @@ import datetime
 import logging
 import secrets
 
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
@@ -144,19 +143,6 @@ def _code_token(workspace, *, now, **fields) -> tuple[BindingToken, str]:
         except IntegrityError:  # drawn at the same moment by another browser
             continue
     raise ServiceError(_("Too many people are binding right now. Try again in a minute."), field="method")
-
-
-def rate_take(*, key: str, limit: int, window: int) -> bool:
-    """Count one use of `key`; False when it was already used `limit` times in the last `window` seconds."""
-    key = f"binding:rate:{key}"
-    if cache.add(key, 1, timeout=window):
-        return True
-    try:
-        count = cache.incr(key)
-    except ValueError:
-        cache.set(key, 1, timeout=window)
-        return True
-    return count <= limit
 
 
 # --- starting from the browser -------------------------------------------------------------------------------------

@@ -16,11 +16,12 @@ from django.views.decorators.csrf import csrf_exempt
 
 from tidings.core.errors import ServiceError
 from tidings.core.selectors import workspace_by_slug
+from tidings.core.throttle import rate_take
 
 from .phone_otp import phone_code_send, phone_code_verify
 from .phone_otp import sms_account as phone_sms_account
 from .selectors import binding_methods, binding_settings_get, visitor_bound_channels, visitor_find
-from .services import binding_line_link_begin, binding_start, binding_tracked, rate_take
+from .services import binding_line_link_begin, binding_start, binding_tracked
 
 RATE_WINDOW = 600  # seconds
 # Per browser address and workspace per window. Sending phone codes has its own limits (per phone and address,

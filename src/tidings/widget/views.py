@@ -6,7 +6,8 @@
   (sendBeacon and "simple" fetches cannot set application/json without a preflight). Answers 200
   `{"stored", "duplicates"}`, or 422 with `details` naming each bad item (`events.3.type`) — the good items of that
   request are stored all the same (`stored` says how many). 400 for a body that is not JSON, 404 for an unknown
-  workspace, 413 over 256 KB.
+  workspace, 413 over 256 KB, 429 (with Retry-After) past COLLECT_LIMIT requests a minute from one address to one
+  workspace: the endpoint is open to anyone who knows a slug, and the script keeps a refused batch to send later.
 """
 
 import hashlib
@@ -24,9 +25,14 @@ from django.views.decorators.http import require_http_methods
 from tidings.contacts.tracking import events_collect
 from tidings.core.errors import ServiceError
 from tidings.core.selectors import workspace_by_slug
+from tidings.core.throttle import rate_take
 
 SCRIPT = Path(__file__).parent / "templates" / "widget" / "tidings.js"
 MAX_BODY = 256 * 1024
+# Requests per minute from one address to one workspace. The script batches a page's events into a request every
+# few seconds, so this leaves room for many visitors behind one carrier-grade NAT and stops a flood.
+COLLECT_LIMIT = 1200
+COLLECT_WINDOW = 60  # seconds
 SCRIPT_MAX_AGE = 3600
 
 
@@ -122,6 +128,11 @@ def _collect(request: HttpRequest) -> HttpResponse:
     workspace = workspace_by_slug(slug) if isinstance(slug, str) and slug else None
     if workspace is None:
         return _error(404, _("No such workspace."), [{"field": "workspace", "message": _("No such workspace.")}])
+    if not rate_take(key=f"widget-collect:{workspace.pk}:{request.META.get('REMOTE_ADDR', '')}",
+                     limit=COLLECT_LIMIT, window=COLLECT_WINDOW):
+        response = _error(429, _("Too many requests. Try again in a minute."))
+        response["Retry-After"] = str(COLLECT_WINDOW)
+        return response
     try:
         result = events_collect(workspace=workspace, visitor_id=data.get("visitor_id"),
                                 events=data.get("events") or [], identify=data.get("identify"),
