@@ -154,3 +154,30 @@ def test_admin_undoes_a_merge_after_confirming(new_page, log_in, workspace, make
     page.wait_for_selector(".flash-success")
     assert Contact.objects.get(pk=ken.pk).merged_into_id is None
     screenshot(page, "contact-merge-undone")
+
+
+def test_marketer_renames_and_deletes_a_tag(new_page, log_in, workspace, make_member, people):
+    from tidings.contacts.models import Tag
+    from tidings.contacts.services import tags_add
+
+    tags_add(workspace=workspace, contact_ids=[people["mei"].pk, people["ken"].pk], names=["秋季活動"])
+    marketer = make_member(workspace, Role.MARKETER, language="zh-hant")
+    page = new_page(width=1440, height=900)
+    log_in(page, marketer)
+    page.goto("/contacts/tags/")
+    row = page.locator('tr[data-tag="VIP"]')
+    row.locator("[data-tag-rename] summary").click()
+    row.locator("input[name=name]").fill("VIP 會員")
+    screenshot(page, "contacts-tag-rename")
+    row.locator("[data-tag-rename] button").click()
+    page.wait_for_selector(".flash-success:has-text('VIP 會員')")
+    assert sorted(people["mei"].tags.values_list("name", flat=True)) == ["VIP 會員", "秋季活動"]
+
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.accept()))
+    page.locator('tr[data-tag="秋季活動"] [data-tag-delete] button').click()
+    page.wait_for_selector(".flash-success:has-text('2')")
+    assert dialogs == ["要刪除標籤 秋季活動 嗎？2 位聯絡人將不再有此標籤。"]
+    assert not Tag.objects.filter(workspace=workspace, name="秋季活動").exists()
+    assert page.locator('tr[data-tag="秋季活動"]').count() == 0
+    screenshot(page, "contacts-tag-deleted")

@@ -25,6 +25,7 @@ from .attributes import (  # noqa: F401  (re-exported: callers import every cont
     custom_attribute_update,
 )
 from .models import ChannelIdentity, Contact, ContactNote, ContactTag, MergeReason, Tag
+from .tags import tag_delete, tag_rename  # noqa: F401  (re-exported, as above)
 
 NAME_MAX = 200
 MEMBER_ID_MAX = 100

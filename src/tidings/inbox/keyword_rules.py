@@ -241,6 +241,19 @@ def keyword_rule_delete(*, workspace: Workspace, rule: KeywordRule, by: Membersh
     rule.delete()
 
 
+
+def keyword_rules_tag_changed(*, workspace: Workspace, old: str, new: str | None) -> int:
+    """A tag was renamed (`new`) or deleted (None): the rules that add it follow, so a rule does not bring back a tag
+    someone renamed or removed. Returns how many rules changed. A workspace has a handful of rules: read them all."""
+    changed = 0
+    for rule in KeywordRule.objects.for_workspace(workspace).exclude(tags=[]).only("pk", "tags"):
+        if old not in rule.tags:
+            continue
+        tags = [name if name != old else new for name in rule.tags]
+        KeywordRule.objects.filter(pk=rule.pk).update(tags=list(dict.fromkeys(t for t in tags if t is not None)))
+        changed += 1
+    return changed
+
 # --- reads ------------------------------------------------------------------------------------------------------
 
 

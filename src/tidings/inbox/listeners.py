@@ -2,17 +2,18 @@
 
 Customer messages (received) create or reopen the conversation and run keyword rules; messages we queue move the
 preview (chat and API sends start a conversation; broadcasts only touch an existing one); delivery outcomes reach
-open consoles as ticks.
+open consoles as ticks. A renamed or deleted tag reaches the keyword rules that add it (contacts.tags).
 """
 
 from django.db.models import Q
 
+from tidings.contacts.tags import tag_change_listener
 from tidings.core.id_sets import ids_q
 from tidings.messaging.events import message_event_listener
 from tidings.messaging.models import EventKind, Message, Purpose
 
 from . import realtime
-from .models import Conversation
+from .keyword_rules import keyword_rules_tag_changed
 from .services import conversation_note_message
 
 # Sends that belong in a conversation of their own; others (broadcasts, journeys…) only show in an existing one.
@@ -37,3 +38,8 @@ def ticks_to_consoles(*, workspace_id, kind, message_ids, at, data) -> None:
         realtime.publish(workspace_id=workspace_id, payload={
             "type": "status", "conversation": conversation_id, "message": message_id, "status": status,
         })
+
+
+@tag_change_listener
+def keyword_rules_follow_tag(*, workspace, old: str, new: str | None) -> None:
+    keyword_rules_tag_changed(workspace=workspace, old=old, new=new)

@@ -1,4 +1,4 @@
-"""The contact list (search, filters, bulk tagging, links to import and export) and the tags page. The profile and
+"""The contact list (search, filters, bulk tagging, links to import and export) and the tags page (rename, delete). The profile and
 its in-place edits live in `contact_profile.py`; its routes are listed here too."""
 
 from urllib.parse import urlencode
@@ -132,9 +132,38 @@ def tag_list(request):
     })
 
 
+@require_POST
+@require(Permission.CONTACTS_VIEW)  # the tags page's own actions: a member who cannot see the page cannot use them
+@require(Permission.CONTACTS_EDIT)
+def tag_rename(request, tag_id: int):
+    try:
+        tag = contact_writes.tag_rename(workspace=request.workspace, tag_id=tag_id, name=request.POST.get("name", ""),
+                                        by=request.membership)
+    except ServiceError as exc:
+        messages.error(request, str(exc.message))
+    else:
+        messages.success(request, _("Tag renamed to %(name)s.") % {"name": tag.name})
+    return redirect("console:tags")
+
+
+@require_POST
+@require(Permission.CONTACTS_VIEW)  # the tags page's own actions: a member who cannot see the page cannot use them
+@require(Permission.CONTACTS_EDIT)
+def tag_delete(request, tag_id: int):
+    try:
+        removed = contact_writes.tag_delete(workspace=request.workspace, tag_id=tag_id, by=request.membership)
+    except ServiceError as exc:
+        messages.error(request, str(exc.message))
+    else:
+        messages.success(request, _("Tag deleted; %(n)s contacts no longer have it.") % {"n": removed})
+    return redirect("console:tags")
+
+
 URLS = [
     path("contacts/", contact_list, name="contacts"),
     path("contacts/bulk-tags", contacts_bulk_tags, name="contacts_bulk_tags"),
     path("contacts/tags/", tag_list, name="tags"),
+    path("contacts/tags/<int:tag_id>/rename", tag_rename, name="tag_rename"),
+    path("contacts/tags/<int:tag_id>/delete", tag_delete, name="tag_delete"),
     *contact_profile.URLS,
 ]
