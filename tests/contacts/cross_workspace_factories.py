@@ -27,7 +27,15 @@ def make_merge(workspace):
                           reason="manual")
 
 
+def make_tag(workspace):
+    from tidings.contacts.models import Tag
+
+    make_contact(workspace)  # tagged "xws"
+    return Tag.objects.get(workspace=workspace, name="xws")
+
+
 register_object_factory("contact_id", make_contact)
+register_object_factory("tag_id", make_tag)
 register_object_factory("custom_attribute_id", make_custom_attribute)
 register_object_factory("merge_id", make_merge)
 register_request_body("POST", "/api/v1/contacts/{contact_id}/tags", {"tags": ["vip"]})

@@ -4,6 +4,7 @@ its in-place edits live in `contact_profile.py`; its routes are listed here too.
 from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -14,7 +15,7 @@ from django.views.decorators.http import require_POST
 from tidings.contacts import selectors as contact_reads
 from tidings.contacts import services as contact_writes
 from tidings.contacts.models import Channel
-from tidings.core.errors import ServiceError
+from tidings.core.errors import NotFound, ServiceError
 from tidings.core.permissions import Permission
 from tidings.core.selectors import member_can
 
@@ -139,6 +140,8 @@ def tag_rename(request, tag_id: int):
     try:
         tag = contact_writes.tag_rename(workspace=request.workspace, tag_id=tag_id, name=request.POST.get("name", ""),
                                         by=request.membership)
+    except NotFound:
+        raise Http404 from None
     except ServiceError as exc:
         messages.error(request, str(exc.message))
     else:
@@ -152,6 +155,8 @@ def tag_rename(request, tag_id: int):
 def tag_delete(request, tag_id: int):
     try:
         removed = contact_writes.tag_delete(workspace=request.workspace, tag_id=tag_id, by=request.membership)
+    except NotFound:
+        raise Http404 from None
     except ServiceError as exc:
         messages.error(request, str(exc.message))
     else:
