@@ -38,7 +38,7 @@ def _tag(workspace: Workspace, tag_id) -> Tag:
 def tag_rename(*, workspace: Workspace, tag_id, name: str, by=None) -> Tag:
     """Give a tag a new name; every contact that has it keeps it. A name another tag has is refused: merging two
     tags is adding one to the other's contacts and deleting it, which the list can do."""
-    from .services import tag_names_clean
+    from .services import tag_names_clean  # services re-exports this module: import at call time
 
     tag = _tag(workspace, tag_id)
     names = tag_names_clean([name], field="name")
