@@ -103,6 +103,27 @@ def test_a_console_that_was_away_longer_than_events_are_kept_is_told_to_resync(b
         again.close()
 
 
+def test_a_console_whose_next_events_were_trimmed_away_is_told_to_resync(bus, workspace):
+    first = realtime.subscribe(workspace_id=workspace.pk)
+    realtime.publish(workspace_id=workspace.pk, payload={"type": "message", "n": 1})
+    first.get(timeout=1.0)
+    first.close()
+    for n in range(2, 7):
+        realtime.publish(workspace_id=workspace.pk, payload={"type": "message", "n": n})
+    # The bus keeps only the newest two (2, 3 and 4 are gone): replaying 5 and 6 would hide the gap.
+    if bus == "database":
+        keep = list(RealtimeEvent.objects.order_by("-id").values_list("id", flat=True)[:2])
+        RealtimeEvent.objects.exclude(id__in=keep).delete()
+    else:
+        bus_ = realtime.current_bus()
+        bus_.client.xtrim(bus_.stream(workspace.pk), maxlen=2, approximate=False)
+    again = realtime.subscribe(workspace_id=workspace.pk, after=first.cursor)
+    try:
+        assert events_within(again, 1.0) == [realtime.RESYNC]
+    finally:
+        again.close()
+
+
 def test_a_console_too_slow_to_keep_up_is_told_to_resync_instead_of_piling_up(bus, workspace, monkeypatch):
     monkeypatch.setattr(realtime, "QUEUE_LIMIT", 5)
     subscription = realtime.subscribe(workspace_id=workspace.pk)

@@ -310,8 +310,14 @@ class RedisBus:
         return (int(ms), int(seq)) if dash and ms.isdigit() and seq.isdigit() else None
 
     def latest_id(self, workspace_id: int) -> str:
-        last = self.client.xrevrange(self.stream(workspace_id), count=1)
-        return last[0][0] if last else "0-0"
+        # The last id the stream ever gave, kept when trimming removed that entry: a subscription's floor must not
+        # fall back below an event the shared reader may still be delivering (it would arrive after the resync).
+        import redis
+
+        try:
+            return self.client.xinfo_stream(self.stream(workspace_id))["last-generated-id"]
+        except redis.ResponseError:  # no such stream yet, or it expired
+            return "0-0"
 
     def since(self, workspace_id: int, after: str, *, limit: int) -> list[StreamEvent]:
         entries = self.client.xrange(self.stream(workspace_id), min=f"({after}", count=limit)
@@ -326,7 +332,16 @@ class RedisBus:
             info = self.client.xinfo_stream(self.stream(workspace_id))
         except redis.ResponseError:  # no such stream: it expired with whatever followed `after`
             return True
-        return self.key(info.get("max-deleted-entry-id") or "0-0") > self.key(after)
+        after_key = self.key(after)
+        if self.key(info.get("max-deleted-entry-id") or "0-0") > after_key:  # XDEL
+            return True
+        # Trimming (MAXLEN) removes the oldest entries and leaves max-deleted-entry-id alone. If any were removed
+        # and the oldest kept one is past `after`, events in between may be gone: resync (at worst needlessly, when
+        # `after` was the very last one removed).
+        if info["length"] == 0:
+            return self.key(info["last-generated-id"]) > after_key
+        trimmed = info.get("entries-added", 0) > info["length"]
+        return trimmed and self.key(info.get("recorded-first-entry-id") or info["first-entry"][0]) > after_key
 
     def reader(self):
         return _RedisReader(self)
