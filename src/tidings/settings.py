@@ -99,6 +99,12 @@ if _db["ENGINE"] == "tidings.core.sqlite_backend":
     _db["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
 else:
     _db["TEST"] = {"NAME": f"test_{_db['NAME']}_{os.getpid()}"}
+    # Without a pool each web request opens its own PostgreSQL connection (a new server process, then the time zone
+    # set): about half of a small request's time, e.g. a webhook or a fake provider's answer. Each process keeps a
+    # few open instead; Django's close() hands one back. Sized so web + workers + tests stay under the server's 100.
+    _db.setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1, "max_size": int(os.environ.get("TIDINGS_DB_POOL_SIZE", "8")), "timeout": 30,
+    }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "core.User"
