@@ -34,13 +34,14 @@ from tidings.channels.ratelimit import dispatch_limits, rate_reserve_many, rate_
 from tidings.channels.registry import adapter_for
 from tidings.contacts.services import contacts_touch
 from tidings.core import clock
+from tidings.core.bulk import chunks
 from tidings.core.models import Workspace
 from tidings.core.tasking import enqueue_on_commit
 from tidings.timers.services import timer_schedule
 
 from .events import message_events_recorded
 from .models import MARKETING_PURPOSES, Dispatch, DispatchKind, DispatchStatus, EventKind, Message, MessageStatus, Purpose
-from .rows import chunks, dispatch_events_insert, events_bulk
+from .rows import dispatch_events_insert, events_bulk
 
 logger = logging.getLogger(__name__)
 

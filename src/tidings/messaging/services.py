@@ -21,6 +21,7 @@ from tidings.contacts.models import ChannelIdentity, Contact
 from tidings.contacts.selectors import contact_identity
 from tidings.contacts.services import identity_upsert
 from tidings.core import clock
+from tidings.core.bulk import BATCH, chunks, db_value, quoted, rows_insert
 from tidings.core.errors import NotFound, ServiceError
 from tidings.core.models import Workspace
 from tidings.message_templates.selectors import template_check_send
@@ -40,7 +41,7 @@ from .models import (
     Purpose,
     TrackedLink,
 )
-from .rows import BATCH, chunks, db_value, dispatch_events_insert, events_bulk, quoted, rows_insert
+from .rows import dispatch_events_insert, events_bulk
 
 logger = logging.getLogger(__name__)
 
