@@ -13,11 +13,12 @@ and bulk-inserts N personas, each a LINE friend with a contact and a LINE identi
 - `e2e`: a real `tidings serve` on a free local port serves the fake LINE; W workers send every multicast to it over
   real HTTP; the fake checks each request and records a delivery per persona.
 
-Each run is one `message_send_bulk` of a text message (multicast batches of 500; message rows kept) and is timed
-from the call to the last dispatch's `sent_at`: recipients per second, ÷ the 50,000/s goal, split into storing
-(rows + tasks) and delivering. LINE's own 200 multicasts/s limit (100,000 recipients/s) applies throughout. The
-e2e run also checks that every persona got exactly one delivery. Everything is stopped and the database dropped
-whatever happens (`--keep` keeps it).
+Each run is one resumable `message_send_bulk` of a text message (multicast batches of 500; message rows kept), as a
+broadcast sends: stored and committed 10,000 recipients at a time, so delivery starts with the first part while the
+rest is stored. It is timed from the call to the last dispatch's `sent_at`: recipients per second, ÷ the 50,000/s
+goal, with how long storing took and how long the last deliveries came after it. LINE's own 200 multicasts/s limit
+(100,000 recipients/s) applies throughout. The e2e run also checks that every persona got exactly one delivery.
+Everything is stopped and the database dropped whatever happens (`--keep` keeps it).
 """
 
 import argparse
@@ -69,16 +70,15 @@ def one_run(name, *, workspace, account, env, workers, procs, deadline):
     mine, stored, total = timed_send(lambda: message_send_bulk(
         workspace=workspace, identities=ChannelIdentity.objects.filter(account=account), channel="line",
         contents=[{"type": "text", "text": f"Bench {name}: spring sale, 2 for 1"}], purpose="broadcast",
-        source=f"bench_{name}"), procs=procs, deadline=deadline)
-    delivering = total - stored
+        source=f"bench_{name}", resume_key=f"bench_{name}"), procs=procs, deadline=deadline)
     recipients = Message.objects.filter(dispatch__in=mine, status="sent").values("identity_id").distinct().count()
     failed = mine.filter(status=DispatchStatus.FAILED).count()
     attempts = sum(mine.values_list("attempts", flat=True))
     rate = recipients / total
     print(f"[{name}] {recipients:,} recipients in {mine.count()} multicasts ({attempts} requests, {failed} failed): "
-          f"{total:.2f} s = storing {stored:.2f} s + delivering {delivering:.2f} s")
-    print(f"[{name}] {rate:,.0f} recipients/s end to end; ÷ goal {GOAL:,}/s = {rate / GOAL:.2f}; "
-          f"delivering alone {recipients / delivering:,.0f} recipients/s")
+          f"{total:.2f} s; storing took {stored:.2f} s (delivering from its first part on), the last delivery "
+          f"{total - stored:.2f} s after")
+    print(f"[{name}] {rate:,.0f} recipients/s end to end; ÷ goal {GOAL:,}/s = {rate / GOAL:.2f}")
     procs.stop_all()
     return recipients, failed
 

@@ -155,3 +155,24 @@ class TrackedLink(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     objects = WorkspaceScopedQuerySet.as_manager()
+
+
+class BulkSend(models.Model):
+    """How far a resumable bulk send has stored its recipients (message_send_bulk with a `resume_key`).
+
+    Such a send stores and commits its recipients in identity-id order, a part at a time, so delivery starts on the
+    first part while the rest is stored; `cursor` (the last identity stored) commits with each part, so a send
+    called again after a crash continues where it stopped, and one called again after it finished sends nothing.
+    """
+
+    workspace = models.ForeignKey("core.Workspace", on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=120)
+    cursor = models.BigIntegerField(default=0)
+    stored = models.PositiveIntegerField(default=0)  # recipients stored so far
+    finished_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = WorkspaceScopedQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["workspace", "key"], name="bulk_send_key_unique")]

@@ -30,6 +30,7 @@ from .delivery import deliveries_enqueue_on_commit
 from .events import message_event_record, message_events_recorded
 from .links import contents_have_links, links_prepare
 from .models import (
+    BulkSend,
     Direction,
     Dispatch,
     DispatchKind,
@@ -276,27 +277,32 @@ def message_send_pnp(
     return messages
 
 
-def _recipients(workspace, identities, channel: str, account: ChannelAccount | None, *, last_inbound: bool
-                ) -> dict[int, list[tuple]]:
-    """account id -> [(identity id, contact id, last inbound at)], deduplicated, on active accounts of this
-    workspace (only `account`'s when one is given). `last_inbound=False` leaves the time out (None): a channel
-    without per-recipient checks does not need it, and converting 100,000 datetimes was a third of this query."""
+def _recipients(workspace, identities, channel: str, account: ChannelAccount | None, *, last_inbound: bool,
+                after: int | None = None) -> list[tuple]:
+    """[(identity id, account id, contact id, last inbound at)], deduplicated, on active accounts of this workspace
+    (only `account`'s when one is given). `after`: only identities with a greater id, in id order (what a resumable
+    send has left). `last_inbound=False` leaves the time out (None): a channel without per-recipient checks does not
+    need it, and converting 100,000 datetimes was a third of this query."""
     active = set(ChannelAccount.objects.for_workspace(workspace).filter(channel=channel, is_active=True)
                  .values_list("pk", flat=True))
     if account is not None:
         active &= {account.pk}
     if hasattr(identities, "values_list"):  # a query: filtered by the database
         fields = ["pk", "account_id", "contact_id"] + (["last_inbound_at"] if last_inbound else [])
-        rows = identities.filter(workspace=workspace, channel=channel, account_id__in=active).values_list(*fields)
+        query = identities.filter(workspace=workspace, channel=channel, account_id__in=active)
+        if after is not None:
+            query = query.filter(pk__gt=after).order_by("pk")
+        rows = query.values_list(*fields)
     else:
-        rows = [(i.pk, i.account_id, i.contact_id, i.last_inbound_at) for i in identities
-                if i.workspace_id == workspace.pk and i.channel == channel and i.account_id in active]
-    out: dict[int, list[tuple]] = {}
+        rows = sorted((i.pk, i.account_id, i.contact_id, i.last_inbound_at) for i in identities
+                      if i.workspace_id == workspace.pk and i.channel == channel and i.account_id in active
+                      and (after is None or i.pk > after))
+    out: list[tuple] = []
     seen: set[int] = set()  # a query joining tags or segments can name an identity twice
     for row in rows:
         if row[0] not in seen:
             seen.add(row[0])
-            out.setdefault(row[1], []).append((row[0], row[2], row[3] if last_inbound else None))
+            out.append((row[0], row[1], row[2], row[3] if last_inbound else None))
     return out
 
 
@@ -338,7 +344,9 @@ def _multicast_messages_insert(dispatch: Dispatch, identity_ids: list[int], posi
         cursor.execute(sql, [*values.values(), *identity_ids])
 
 
-@transaction.atomic
+BULK_PART = 10_000  # recipients per committed part of a resumable bulk send (20 LINE multicasts)
+
+
 def message_send_bulk(
     *,
     workspace: Workspace,
@@ -349,6 +357,7 @@ def message_send_bulk(
     source: str = "",
     account: ChannelAccount | None = None,
     tag: str | None = None,
+    resume_key: str | None = None,
 ) -> list[Dispatch]:
     """Send the same contents to many identities: multicast batches of ≤ the channel's recipients per request.
 
@@ -356,26 +365,71 @@ def message_send_bulk(
     `account`, when one is given). Contents with tracked links go out as one push per recipient instead, because a
     multicast carries identical messages and each recipient's links must be their own. A recipient the channel
     does not allow now (outside a 24-hour window) gets failed messages carrying the reason, and no request.
+
+    Without `resume_key` everything is stored in one transaction and delivery starts when it commits. With one (a
+    broadcast's id, say), recipients are stored in identity order, BULK_PART at a time, each part committed with
+    the send's progress (BulkSend): the first multicasts are on their way while the rest is stored, and no
+    transaction holds the database for a whole broadcast. Called again with the same key, the send stores only
+    the recipients after the last part committed (a crash in between loses and repeats nothing); once finished, it
+    sends nothing and returns []. Inside a transaction the parts commit with it.
     """
     adapter = _adapter(channel)
     contents = _contents(adapter, contents)
     if account is not None:
         account = _account(workspace, channel, account)
     checks = getattr(adapter, "check_recipient", None) is not None
-    by_account = _recipients(workspace, identities, channel, account, last_inbound=checks)
+    store = partial(_bulk_store, workspace=workspace, adapter=adapter, contents=contents, purpose=purpose,
+                    source=source, options=_send_options(purpose, source, tag), checks=checks)
+    if resume_key is None:
+        with transaction.atomic():
+            recipients = _recipients(workspace, identities, channel, account, last_inbound=checks)
+            return store(recipients, accounts=_bulk_accounts(recipients, contents, purpose),
+                         at=clock.now(workspace), first_batch=0)
+    progress, _created = BulkSend.objects.get_or_create(workspace=workspace, key=resume_key)
+    if progress.finished_at is not None:
+        return []
+    recipients = _recipients(workspace, identities, channel, account, last_inbound=checks, after=progress.cursor)
+    accounts = _bulk_accounts(recipients, contents, purpose)
     at = clock.now(workspace)
-    options = _send_options(purpose, source, tag)
+    batches_per_part = BULK_PART // max(1, adapter.max_recipients_per_request) + 1
+    dispatches: list[Dispatch] = []
+    for number, part in enumerate(chunks(recipients, BULK_PART)):
+        with transaction.atomic():
+            # Locked and read again: a second run of the same send (a retried task) stores nothing twice.
+            progress = BulkSend.objects.select_for_update().get(pk=progress.pk)
+            part = [recipient for recipient in part if recipient[0] > progress.cursor]
+            if progress.finished_at is not None or not part:
+                continue
+            dispatches += store(part, accounts=accounts, at=at, first_batch=number * batches_per_part)
+            BulkSend.objects.filter(pk=progress.pk).update(cursor=part[-1][0], stored=F("stored") + len(part))
+    BulkSend.objects.filter(pk=progress.pk, finished_at=None).update(finished_at=clock.now(workspace))
+    return dispatches
+
+
+def _bulk_accounts(recipients: list[tuple], contents: list[dict], purpose: str) -> dict[int, ChannelAccount]:
+    """The recipients' accounts by id, each checked for the contents (WhatsApp templates, SPEC S8) before anything
+    is stored, so a refusal never leaves half a send behind."""
+    accounts = {a.pk: a for a in ChannelAccount.objects.filter(pk__in={r[1] for r in recipients})}
+    for acct in accounts.values():
+        template_check_send(account=acct, contents=contents, purpose=purpose)
+    return accounts
+
+
+def _bulk_store(recipients: list[tuple], *, workspace, adapter, accounts, contents, purpose, source, options, checks,
+                at, first_batch: int) -> list[Dispatch]:
+    """Store one transaction's worth of a bulk send (see message_send_bulk); delivery is enqueued on commit."""
+    by_account: dict[int, list[tuple]] = {}
+    for recipient in recipients:
+        by_account.setdefault(recipient[1], []).append(recipient)
     per_recipient = contents_have_links(contents) or adapter.max_recipients_per_request <= 1
-    accounts = {a.pk: a for a in ChannelAccount.objects.filter(pk__in=list(by_account))}
     all_dispatches: list[Dispatch] = []
-    for account_id, recipients in by_account.items():
+    for account_id, group in by_account.items():
         acct = accounts[account_id]
-        template_check_send(account=acct, contents=contents, purpose=purpose)  # WhatsApp templates (SPEC S8)
         dispatches, messages, links = [], [], []
         if per_recipient:
             refused = []
             allowed = []
-            for identity_id, contact_id, last_inbound_at in recipients:
+            for identity_id, _account_id, contact_id, last_inbound_at in group:
                 if checks:
                     try:
                         _check_recipient(adapter, contents, options, last_inbound_at, at)
@@ -401,7 +455,7 @@ def message_send_bulk(
                 events_bulk(workspace.pk, [m.pk for m in refused], EventKind.FAILED, at, refused[0].error)
         else:
             plan = []
-            for number, batch in enumerate(chunks(recipients, adapter.max_recipients_per_request)):
+            for number, batch in enumerate(chunks(group, adapter.max_recipients_per_request), start=first_batch):
                 identity_ids = [recipient[0] for recipient in batch]
                 for chunk in chunks(contents, adapter.max_messages_per_request):
                     # A batch's dispatches go to the same people in order: delivery keeps them apart by "batch".
