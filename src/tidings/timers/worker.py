@@ -9,6 +9,7 @@ import time
 from django.db import connections
 from django.db.utils import OperationalError
 
+from tidings.core.housekeeping import housekeeping_run_due
 from tidings.core.services import worker_heartbeat, worker_heartbeat_remove
 
 from .sweeper import seconds_until_next_due, sweep_once
@@ -73,6 +74,7 @@ class Worker:
             if self.run_tasks:
                 # Tasks a SIGKILLed worker held would otherwise stay RUNNING forever.
                 tasks_requeue_orphaned()
+                housekeeping_run_due()
             self._last_beat = now
 
     def idle_wait(self) -> float:
