@@ -140,6 +140,9 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True
 MEDIA_URL = "/media/"
 MEDIA_ROOT = VAR_DIR / "media"
+# Exports and uploaded imports hold customers' personal data: their files are deleted this many days after the job
+# finished (the job's row, counts and errors stay). Uploads abandoned before an import started go after a day.
+FILE_RETENTION_DAYS = int(os.environ.get("TIDINGS_FILE_RETENTION_DAYS", "7"))
 
 # Bills and low-balance warnings are emails. Without an SMTP server configured they are written as files under
 # var/mail (and stay viewable in the console); set TIDINGS_EMAIL_BACKEND + Django's EMAIL_* for real delivery.

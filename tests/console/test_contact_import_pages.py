@@ -2,6 +2,7 @@
 them, and what a member sees at each step."""
 
 import csv
+import datetime
 import io
 
 import pytest
@@ -237,3 +238,41 @@ def test_every_page_renders_in_each_language(language, workspace, make_member, c
                 reverse("console:contact_export_detail", kwargs={"export_id": export.pk})):
         response = client.get(url)
         assert response.status_code == 200, url
+
+
+def test_an_expired_export_says_its_file_was_deleted_and_offers_a_new_one(workspace, admin, console_client, settings,
+                                                                         django_capture_on_commit_callbacks):
+    from tidings.contacts.retention import contact_files_expire
+
+    settings.FILE_RETENTION_DAYS = 7
+    contact_create(workspace=workspace, name="Ann")
+    client = console_client(admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("console:contact_export"), {"format": "csv"})
+    export = ContactExport.objects.get()
+    detail_url = reverse("console:contact_export_detail", kwargs={"export_id": export.pk})
+    assert "The file is kept for 7 days." in client.get(detail_url).content.decode()
+
+    contact_files_expire(now=export.finished_at + datetime.timedelta(days=8))
+    detail = client.get(detail_url).content.decode()
+    assert "data-expired" in detail and "exports are kept for 7 days" in detail and "data-download" not in detail
+    assert reverse("console:contact_export") in detail
+    listing = client.get(reverse("console:contact_export")).content.decode()
+    assert "File deleted" in listing
+    assert reverse("console:contact_export_download", kwargs={"export_id": export.pk}) not in listing
+    assert client.get(reverse("console:contact_export_download",
+                              kwargs={"export_id": export.pk})).status_code == 404
+
+
+def test_a_dry_run_whose_file_was_deleted_asks_for_the_file_again(workspace, admin, console_client,
+                                                                 django_capture_on_commit_callbacks):
+    from tests.contacts.import_support import run_import
+
+    job = run_import(workspace, csv_file([["Name", "Phone"], ["Ann", "+85261234567"]]), dry_run=True, by=admin,
+                     commits=django_capture_on_commit_callbacks)
+    client = console_client(admin)
+    url = reverse("console:contact_import_detail", kwargs={"import_id": job.pk})
+    assert "data-run-import" in client.get(url).content.decode()
+    ContactImport.objects.filter(pk=job.pk).update(expired_at=job.finished_at)
+    page = client.get(url).content.decode()
+    assert "data-run-import" not in page and "Upload it again to import it." in page

@@ -98,3 +98,28 @@ def test_a_sales_manager_cannot_open_another_members_export(console_client, work
     assert client.get(reverse("console:conversation_export_detail",
                               kwargs={"conversation_export_id": hers.pk})).status_code == 404
     assert f'data-export="{hers.pk}"' not in client.get(reverse("console:conversation_exports")).content.decode()
+
+
+def test_an_expired_export_says_its_files_were_deleted(console_client, workspace, make_member, line,  # noqa: F811
+                                                       settings):
+    from tidings.inbox.exports import conversation_export_run
+    from tidings.inbox.retention import conversation_export_files_expire
+
+    settings.FILE_RETENTION_DAYS = 7
+    manager = make_member(workspace, Role.CS_MANAGER)
+    message(conversation(workspace, line), at(9), "你好")
+    export = ConversationExport.objects.create(workspace=workspace, created_by=manager, date_from=DAY, date_to=DAY,
+                                               language="en")
+    conversation_export_run(export_id=export.pk)
+    export.refresh_from_db()
+    client = console_client(manager)
+    url = reverse("console:conversation_export_detail", kwargs={"conversation_export_id": export.pk})
+    assert "The files are kept for 7 days." in client.get(url).content.decode()
+
+    conversation_export_files_expire(now=export.finished_at + datetime.timedelta(days=8))
+    page = client.get(url).content.decode()
+    assert "data-expired" in page and "data-download" not in page and "exports are kept for 7 days" in page
+    listing = client.get(reverse("console:conversation_exports")).content.decode()
+    assert "Files deleted" in listing
+    assert client.get(reverse("console:conversation_export_messages",
+                              kwargs={"conversation_export_id": export.pk})).status_code == 404

@@ -20,6 +20,7 @@ def console(request):
         "languages": settings.LANGUAGES,
         "current_membership": membership,
         "current_workspace": getattr(request, "workspace", None),
+        "file_retention_days": settings.FILE_RETENTION_DAYS,  # exports and imports say how long files are kept
     }
     if user is not None and user.is_authenticated:
         context["nav_groups"] = navigation(membership, url_name=url_name, slug=slug)

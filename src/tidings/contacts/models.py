@@ -278,6 +278,8 @@ class ContactImport(models.Model):
     error = models.TextField(blank=True)  # why the whole job failed (unreadable file)
     created_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # When the file was deleted for good (retention.py): the row, its counts and errors stay.
+    expired_at = models.DateTimeField(null=True, blank=True)
 
     objects = WorkspaceScopedQuerySet.as_manager()
 
@@ -300,6 +302,8 @@ class ContactExport(models.Model):
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # When the file was deleted for good (retention.py): the row, its counts and errors stay.
+    expired_at = models.DateTimeField(null=True, blank=True)
 
     objects = WorkspaceScopedQuerySet.as_manager()
 

@@ -7,5 +7,6 @@ class InboxConfig(AppConfig):
     verbose_name = "Inbox"
 
     def ready(self):
-        # Registers the message-event listeners that keep conversations current (listeners.py).
-        from . import listeners  # noqa: F401
+        # Registers the message-event listeners that keep conversations current (listeners.py), and the clean-up
+        # of old export files with the workers' housekeeping (retention.py).
+        from . import listeners, retention  # noqa: F401

@@ -194,6 +194,8 @@ class ConversationExport(models.Model):
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # When the files were deleted for good (retention.py): the row and its counts stay.
+    expired_at = models.DateTimeField(null=True, blank=True)
 
     objects = WorkspaceScopedQuerySet.as_manager()
 
