@@ -65,3 +65,34 @@ def test_a_workers_heartbeat_runs_the_jobs_due(jobs):
     worker.beat()
     worker.beat()  # within the heartbeat interval: nothing again
     assert runs == [1]
+
+
+def test_a_cache_that_cannot_be_reached_stops_no_worker(jobs, monkeypatch, caplog):
+    from django.db.utils import ProgrammingError
+
+    housekeeping_job("test.any", every=datetime.timedelta(hours=1))(lambda: 1)
+
+    def missing_table(*args, **kwargs):
+        raise ProgrammingError('relation "tidings_cache" does not exist')
+
+    monkeypatch.setattr(housekeeping.cache, "add", missing_table)
+    assert housekeeping_run_due() == {}
+    assert "housekeeping job test.any failed" in caplog.text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migrate_makes_the_cache_table_when_it_is_missing():
+    import importlib
+
+    from django.conf import settings
+    from django.db import connection
+
+    migration = importlib.import_module("tidings.core.migrations.0002_cache_table")
+    table = settings.CACHES["default"]["LOCATION"]
+    with connection.schema_editor() as editor:
+        editor.execute(f"DROP TABLE {connection.ops.quote_name(table)}")
+    assert table not in connection.introspection.table_names()
+    with connection.schema_editor() as editor:
+        migration.create_cache_table(None, editor)
+    assert table in connection.introspection.table_names()
+    assert cache.add("housekeeping:probe", True, timeout=5)

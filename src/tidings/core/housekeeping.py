@@ -51,9 +51,9 @@ def housekeeping_run_due() -> dict[str, int]:
             continue
         # Asking costs a write to the shared cache: each process asks a dozen times per interval, not every beat.
         _next_ask[job.name] = now + job.every.total_seconds() / 12
-        if not cache.add(f"housekeeping:{job.name}", True, timeout=job.every.total_seconds()):
-            continue  # another worker has this turn (or this one had it less than `every` ago)
         try:
+            if not cache.add(f"housekeeping:{job.name}", True, timeout=job.every.total_seconds()):
+                continue  # another worker has this turn (or this one had it less than `every` ago)
             done[job.name] = job.run()
         except Exception:  # noqa: BLE001 - logged; the next turn tries again
             logger.exception("housekeeping job %s failed", job.name)
