@@ -8,7 +8,7 @@ It makes a throwaway database, migrates it, creates a sandbox workspace with a s
 throughput tier (1,000 messages/s), creates a template through the templates app (submitted to the fake Graph API and
 approved by its review), and bulk-inserts N personas with WhatsApp numbers and their identities. Then, per run, one
 resumable `message_send_bulk` of that template (a message row and a /messages request per number, as WhatsApp has
-no multicast; stored 10,000 at a time, delivering from the first part on), timed from the call to the last
+no multicast; stored 1,000 at a time, delivering from the first part on), timed from the call to the last
 dispatch's `sent_at`:
 
 - `pipeline`: W real `tidings worker` processes whose WhatsApp adapter builds each request body but answers "sent"

@@ -17,7 +17,8 @@ TEXT = [{"type": "text", "text": "Spring sale"}]
 
 @pytest.fixture
 def small_parts(monkeypatch):
-    monkeypatch.setattr(services, "BULK_PART", 500)
+    monkeypatch.setattr(services, "BULK_PART_MIN", 500)
+    monkeypatch.setattr(services, "BULK_PART_REQUESTS", 1)  # the probe channel takes 500 recipients per request
 
 
 def _send(workspace, identities, key="broadcast:7"):

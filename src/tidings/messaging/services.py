@@ -344,7 +344,10 @@ def _multicast_messages_insert(dispatch: Dispatch, identity_ids: list[int], posi
         cursor.execute(sql, [*values.values(), *identity_ids])
 
 
-BULK_PART = 10_000  # recipients per committed part of a resumable bulk send (20 LINE multicasts)
+# A resumable bulk send commits a part at a time: 20 requests' worth (10,000 LINE recipients), but at least 1,000
+# recipients, so a channel without multicast (a request per person) does not pay a transaction per 20 people.
+BULK_PART_REQUESTS = 20
+BULK_PART_MIN = 1_000
 
 
 def message_send_bulk(
@@ -367,8 +370,8 @@ def message_send_bulk(
     does not allow now (outside a 24-hour window) gets failed messages carrying the reason, and no request.
 
     Without `resume_key` everything is stored in one transaction and delivery starts when it commits. With one (a
-    broadcast's id, say), recipients are stored in identity order, BULK_PART at a time, each part committed with
-    the send's progress (BulkSend): the first multicasts are on their way while the rest is stored, and no
+    broadcast's id, say), recipients are stored in identity order, a part at a time (BULK_PART_*), each committed
+    with the send's progress (BulkSend): the first multicasts are on their way while the rest is stored, and no
     transaction holds the database for a whole broadcast. Called again with the same key, the send stores only
     the recipients after the last part committed (a crash in between loses and repeats nothing); once finished, it
     sends nothing and returns []. Inside a transaction the parts commit with it.
@@ -391,9 +394,11 @@ def message_send_bulk(
     recipients = _recipients(workspace, identities, channel, account, last_inbound=checks, after=progress.cursor)
     accounts = _bulk_accounts(recipients, contents, purpose)
     at = clock.now(workspace)
-    batches_per_part = BULK_PART // max(1, adapter.max_recipients_per_request) + 1
+    per_request = max(1, adapter.max_recipients_per_request)
+    part_size = max(BULK_PART_MIN, BULK_PART_REQUESTS * per_request)
+    batches_per_part = part_size // per_request + 1
     dispatches: list[Dispatch] = []
-    for number, part in enumerate(chunks(recipients, BULK_PART)):
+    for number, part in enumerate(chunks(recipients, part_size)):
         with transaction.atomic():
             # Locked and read again: a second run of the same send (a retried task) stores nothing twice.
             progress = BulkSend.objects.select_for_update().get(pk=progress.pk)
