@@ -141,20 +141,20 @@ def sandbox_fault_inject(
     )
 
 
-@transaction.atomic
 def sandbox_fault_take(*, account: ChannelAccount, method: str, path: str) -> SandboxFault | None:
     """The fault that applies to this call, if any, counted as used."""
-    fault = (
-        SandboxFault.objects.select_for_update()
-        .filter(account=account, method=method.upper(), path=path, remaining__gt=0)
-        .order_by("id")
-        .first()
-    )
-    if fault is None:
+    matching = SandboxFault.objects.filter(account=account, method=method.upper(), path=path, remaining__gt=0)
+    if not matching.exists():
+        # Nearly every call: answered by a plain read, because on SQLite the locking transaction below takes the
+        # database's one write lock, which the fake's every request would otherwise queue for twice.
         return None
-    SandboxFault.objects.filter(pk=fault.pk).update(remaining=F("remaining") - 1)
-    if fault.remaining <= 1:
-        SandboxFault.objects.filter(pk=fault.pk, remaining=0).delete()
+    with transaction.atomic():
+        fault = matching.select_for_update().order_by("id").first()
+        if fault is None:
+            return None
+        SandboxFault.objects.filter(pk=fault.pk).update(remaining=F("remaining") - 1)
+        if fault.remaining <= 1:
+            SandboxFault.objects.filter(pk=fault.pk, remaining=0).delete()
     return fault
 
 
