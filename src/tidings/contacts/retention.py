@@ -7,7 +7,6 @@ Uploads abandoned at the mapping step, which no import row names, go once their 
 """
 
 import datetime
-import logging
 
 from django.conf import settings
 from django.core.files.storage import default_storage
@@ -18,8 +17,6 @@ from tidings.core.housekeeping import housekeeping_job
 
 from .imports import UPLOAD_MAX_AGE
 from .models import ContactExport, ContactImport
-
-logger = logging.getLogger(__name__)
 
 STAGED_UPLOADS = "imports"
 
