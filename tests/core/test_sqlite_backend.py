@@ -73,3 +73,45 @@ def test_a_rollback_and_a_closed_connection_give_the_lock_back():
     in_thread(left_open).join(10)
     in_thread(after).join(10)
     assert done and not Workspace.objects.filter(slug="abandoned").exists()
+
+
+def _raw_connection_of_a_thread(before_close=None):
+    """Run one query on a new thread, optionally change its connection, close it as a request's end does; returns
+    the sqlite3 connection object that thread used."""
+    seen = []
+
+    def run():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            if before_close is not None:
+                before_close(cursor)
+        seen.append(connection.connection)
+
+    in_thread(run).join(10)
+    return seen[0]
+
+
+def test_the_next_thread_reuses_a_connection_closed_outside_a_transaction():
+    first = _raw_connection_of_a_thread()
+    assert _raw_connection_of_a_thread() is first
+
+
+def test_a_connection_closed_inside_a_transaction_is_not_reused():
+    kept = []
+
+    def left_open():
+        transaction.atomic().__enter__()
+        Workspace.objects.create(slug="left-open", name="Left open")
+        kept.append(connection.connection)
+
+    in_thread(left_open).join(10)
+    assert _raw_connection_of_a_thread() is not kept[0]
+    assert not Workspace.objects.filter(slug="left-open").exists()
+
+
+def test_a_reused_connection_enforces_foreign_keys_again():
+    first = _raw_connection_of_a_thread(lambda cursor: cursor.execute("PRAGMA foreign_keys = OFF"))
+    flags = []
+    reused = _raw_connection_of_a_thread(lambda cursor: flags.append(cursor.execute("PRAGMA foreign_keys").fetchone()))
+    assert reused is first
+    assert flags == [(1,)]
