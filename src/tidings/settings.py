@@ -53,10 +53,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "tidings.core.middleware.MemberContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Synchronous, so last: the whole stack then runs on the request's thread instead of crossing between the
+    # event loop and threads around it (docs/architecture.md, Workspace scoping).
+    "tidings.core.middleware.MemberContextMiddleware",
 ]
 
 ROOT_URLCONF = "tidings.urls"
