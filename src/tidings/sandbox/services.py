@@ -9,7 +9,7 @@ import datetime
 import secrets
 import time
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
 
@@ -173,21 +173,24 @@ def sandbox_rate_count(*, key: str) -> int:
     """Count one request against `key` in the current wall-clock second; returns the count so far, this one included.
 
     Every request counts, refused ones too, as at a provider. The fake uses its own keys (`sandbox:…`), separate from
-    the sender's budgets, because it measures what arrives.
+    the sender's budgets, because it measures what arrives. One upsert statement (SQLite and PostgreSQL both have
+    ON CONFLICT … RETURNING) counts atomically without a transaction of its own: every request of a fan-out passes here.
     """
     window = _epoch_second()
-    with transaction.atomic():
-        if RateWindow.objects.filter(key=key, window=window).update(count=F("count") + 1):
-            return RateWindow.objects.filter(key=key, window=window).values_list("count", flat=True).first() or 1
-    try:
-        with transaction.atomic():
-            RateWindow.objects.create(key=key, window=window, count=1)
-    except IntegrityError:  # another request opened the window first
-        with transaction.atomic():
-            RateWindow.objects.filter(key=key, window=window).update(count=F("count") + 1)
-            return RateWindow.objects.filter(key=key, window=window).values_list("count", flat=True).first() or 1
-    RateWindow.objects.filter(key=key, window__lt=window - 60).delete()
-    return 1
+    ops = connection.ops
+    table = ops.quote_name(RateWindow._meta.db_table)
+    key_, window_, count_ = (ops.quote_name(RateWindow._meta.get_field(name).column)
+                             for name in ("key", "window", "count"))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({key_}, {window_}, {count_}) VALUES (%s, %s, 1) "
+            f"ON CONFLICT ({key_}, {window_}) DO UPDATE SET {count_} = {table}.{count_} + 1 RETURNING {count_}",
+            [key, window],
+        )
+        count = cursor.fetchone()[0]
+    if count == 1:  # this request opened the window: drop the long-past ones
+        RateWindow.objects.filter(key=key, window__lt=window - 60).delete()
+    return count
 
 
 # --- tokens ----------------------------------------------------------------------------------------------------------

@@ -79,13 +79,16 @@ def _authorized(request, account) -> bool:
     return scheme.lower() == "bearer" and bool(token) and bool(expected) and hmac.compare_digest(token, expected)
 
 
-def _account(public_id) -> ChannelAccount | None:
+def graph_account(public_id) -> ChannelAccount | None:
     return (ChannelAccount.objects.select_related("workspace")
             .filter(public_id=public_id, mode="sandbox", channel__in=("whatsapp", "messenger", "instagram")).first())
 
 
 def _respond(answer: Answer) -> JsonResponse:
     return JsonResponse(answer.body, status=answer.status, json_dumps_params={"ensure_ascii": False})
+
+
+_LOOK_UP = object()
 
 
 def graph_endpoint(name: str, method: str, *, channels: tuple[str, ...], rate_limit: int | None = None,
@@ -100,8 +103,9 @@ def graph_endpoint(name: str, method: str, *, channels: tuple[str, ...], rate_li
 
     def wrap(handler):
         @csrf_exempt
-        def view(request, public_id, **kwargs):
-            account = _account(public_id)
+        def view(request, public_id, *, account=_LOOK_UP, **kwargs):
+            # A caller that already looked the account up (routing, for paths the products share) passes it.
+            account = graph_account(public_id) if account is _LOOK_UP else account
             path = request.path.split(str(public_id), 1)[1] or "/"
             raw = None
             if body and request.body:

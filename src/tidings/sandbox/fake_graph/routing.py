@@ -8,20 +8,16 @@ loop, where Django forbids it).
 
 from django.views.decorators.csrf import csrf_exempt
 
-from tidings.channels.models import ChannelAccount
-
 from . import messenger, templates, whatsapp
-
-
-def _channel(public_id) -> str | None:
-    return ChannelAccount.objects.filter(public_id=public_id, mode="sandbox").values_list("channel", flat=True).first()
+from .common import graph_account
 
 
 @csrf_exempt
 def messages(request, public_id, object_id: str):
-    if _channel(public_id) in ("messenger", "instagram"):
-        return messenger.messages(request, public_id, page_id=object_id)
-    return whatsapp.messages_view(request, public_id, phone_number_id=object_id)
+    account = graph_account(public_id)  # looked up once, for the choice and for the endpoint
+    if account is not None and account.channel in ("messenger", "instagram"):
+        return messenger.messages(request, public_id, page_id=object_id, account=account)
+    return whatsapp.messages_view(request, public_id, phone_number_id=object_id, account=account)
 
 
 @csrf_exempt

@@ -40,9 +40,12 @@ def statuses_queue(account: ChannelAccount, groups: list[tuple[list[dict], datet
     rows = SandboxStatusOutbox.objects.bulk_create(
         [SandboxStatusOutbox(workspace=workspace, account=account, due_at=due, status=status)
          for (statuses, _delay), due in zip(groups, due_ats, strict=True) for status in statuses])
-    for slice_ in sorted({int(due.timestamp() * SLICES_PER_SECOND) + 1 for due in due_ats}):
-        key = f"{FLUSH_TIMER}:{account.pk}:{slice_}"
-        existing = Timer.objects.select_for_update().filter(workspace=workspace, key=key).first()
+    slices = {f"{FLUSH_TIMER}:{account.pk}:{slice_}": slice_
+              for slice_ in sorted({int(due.timestamp() * SLICES_PER_SECOND) + 1 for due in due_ats})}
+    flushes = {timer.key: timer for timer in
+               Timer.objects.select_for_update().filter(workspace=workspace, key__in=list(slices)).order_by("key")}
+    for key, slice_ in slices.items():
+        existing = flushes.get(key)
         if existing is not None:
             if existing.state == TimerState.PENDING and existing.lease_until is None:
                 continue  # that flush is still to come and will find these rows

@@ -35,7 +35,7 @@ from tidings.core import clock
 from ..models import Persona, SandboxDelivery, SandboxTemplate
 from ..services import sandbox_rate_count, sandbox_request_record
 from . import whatsapp_validation as v
-from .common import Answer, _account, _authorized, graph_endpoint, graph_error, invalid_parameter
+from .common import Answer, _authorized, graph_account, graph_endpoint, graph_error, invalid_parameter
 from .whatsapp_webhooks import wa_status, wamid
 
 WINDOW = datetime.timedelta(hours=24)
@@ -240,7 +240,7 @@ media_get_view = graph_endpoint("whatsapp_media_get", "GET", channels=("whatsapp
 @csrf_exempt
 def media_download_view(request, public_id):
     """The bytes behind a media URL; like Meta's, it needs the access token."""
-    account = _account(public_id)
+    account = graph_account(public_id)
     media_id = request.GET.get("mid", "")
     meta = _media_meta(media_id, account) if account is not None and account.channel == "whatsapp" else None
     status = 200 if meta is not None and _authorized(request, account) else (401 if meta is not None else 404)
