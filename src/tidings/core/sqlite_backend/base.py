@@ -8,9 +8,9 @@ released at commit or rollback; other processes still meet at SQLite's busy time
 
 Connections are also kept for reuse. Django closes a request's connection when the request ends, and under ASGI
 every request runs on a thread of its own, so each opened a new one: the file opened, Django's thirty-odd SQL
-functions registered and the PRAGMAs run, which profiling showed as a tenth of a small request (a webhook, a fake
-provider's answer). A closed connection that is outside any transaction goes back to a small per-database pool
-instead, and the next thread of the process takes it from there.
+functions registered and the PRAGMAs run: about 3 ms of server CPU per request on the development machine
+(`/healthz` went from 7.8 to 4.9 ms with reuse). A closed connection that is outside any transaction goes back to a
+small per-database pool instead, and the next thread of the process takes it from there.
 """
 
 import threading
