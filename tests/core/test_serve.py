@@ -3,6 +3,7 @@ or every response written in two parts waits for the client's delayed ACK."""
 
 import asyncio
 import socket
+import threading
 
 from tidings.core.management.commands.serve import TcpConfig
 
@@ -32,7 +33,11 @@ def _nodelay_of_a_connection(config_class) -> int:
         writer.close()
         server.close()
 
-    asyncio.run(accept_one())
+    # On a thread of its own: a test that ran before in this process (Playwright's sync API) may have left an event
+    # loop running on this one.
+    thread = threading.Thread(target=lambda: asyncio.run(accept_one()))
+    thread.start()
+    thread.join(10)
     return seen[0]
 
 
