@@ -3,9 +3,10 @@ or every response written in two parts waits for the client's delayed ACK."""
 
 import asyncio
 import socket
-import threading
 
 from tidings.core.management.commands.serve import TcpConfig
+
+from ..support.event_loop import run_in_own_loop
 
 
 def _nodelay_of_a_connection(config_class) -> int:
@@ -33,11 +34,7 @@ def _nodelay_of_a_connection(config_class) -> int:
         writer.close()
         server.close()
 
-    # On a thread of its own: a test that ran before in this process (Playwright's sync API) may have left an event
-    # loop running on this one.
-    thread = threading.Thread(target=lambda: asyncio.run(accept_one()))
-    thread.start()
-    thread.join(10)
+    run_in_own_loop(accept_one())
     return seen[0]
 
 

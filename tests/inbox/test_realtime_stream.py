@@ -8,7 +8,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 
 import httpx
@@ -20,6 +19,7 @@ from django.test import Client
 from tidings.core.roles import Role
 from tidings.inbox import realtime
 
+from ..support.event_loop import run_in_own_loop
 from ..support.workers import REPO, database_url
 from .realtime_support import *  # noqa: F403
 
@@ -27,24 +27,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 URL = "/inbox/events"
 
-
-def _run_in_own_loop(coroutine):
-    """asyncio.run in a thread of its own: in a worker that already ran a browser test, Playwright's sync API keeps
-    an event loop running in this thread, and asyncio.run refuses to start another beside it."""
-    outcome = {}
-
-    def run():
-        try:
-            outcome["value"] = asyncio.run(coroutine)
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the test's thread
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join()
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]
 
 def data_frames(text: str) -> list[dict]:
     return [json.loads(line[len("data: "):]) for line in text.splitlines() if line.startswith("data: ")]
@@ -141,7 +123,7 @@ def test_asgi_stream_is_not_buffered_and_ends_when_the_browser_leaves(bus, works
         realtime.publish(workspace_id=workspace.pk, payload={"type": "conversation", "conversation": 4})
         connections.close_all()  # this executor thread outlives the test
 
-    took, events, headers = _run_in_own_loop(_asgi_stream(cookie, publish, seconds=5))
+    took, events, headers = run_in_own_loop(_asgi_stream(cookie, publish, seconds=5))
     assert events == [{"type": "conversation", "conversation": 4}]
     assert took < 1.0
     assert "content-type" in headers and "x-accel-buffering" in headers
