@@ -1,11 +1,17 @@
-"""SQLite writers of one process take the write lock in turn, and every way out of a transaction gives it back."""
+"""SQLite writers of one process, and of several, take the write lock in turn, and every way out of a transaction
+gives it back."""
 
+import os
+import subprocess
+import sys
+import textwrap
 import threading
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import OperationalError, connection, connections, transaction
 
 from tidings.core.models import Workspace
+from tidings.core.sqlite_backend.base import writer_lock_path
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -115,3 +121,65 @@ def test_a_reused_connection_enforces_foreign_keys_again():
     reused = _raw_connection_of_a_thread(lambda cursor: flags.append(cursor.execute("PRAGMA foreign_keys").fetchone()))
     assert reused is first
     assert flags == [(1,)]
+
+
+def _another_process(code: str) -> subprocess.Popen:
+    """A Python process on this test database that prints "in" once it holds what `code` takes, then waits for a
+    line on stdin before letting go."""
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{connection.settings_dict['NAME']}",
+           "DJANGO_SETTINGS_MODULE": "tidings.settings"}
+    proc = subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], env=env, text=True,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    assert proc.stdout.readline().strip() == "in"
+    return proc
+
+
+def test_a_writer_waits_for_another_process_holding_the_queue_and_gives_up_with_a_clear_error():
+    holder = _another_process(f"""
+        import fcntl, os, sys
+        fd = os.open({writer_lock_path(connection.settings_dict["NAME"])!r}, os.O_RDWR | os.O_CREAT)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        print("in", flush=True)
+        sys.stdin.readline()
+    """)
+    options = connection.settings_dict.setdefault("OPTIONS", {})
+    saved = options.get("timeout")
+    options["timeout"] = 0.3
+    try:
+        with pytest.raises(OperationalError, match="other processes' writers"), transaction.atomic():
+            Workspace.objects.create(slug="too-soon", name="Too soon")
+    finally:
+        options["timeout"] = saved
+        holder.communicate("go\n", timeout=10)
+    with transaction.atomic():
+        Workspace.objects.create(slug="after-release", name="After release")
+    assert Workspace.objects.filter(slug="after-release").exists()
+    assert not Workspace.objects.filter(slug="too-soon").exists()
+
+
+def test_writers_of_two_processes_take_turns_and_both_commit():
+    other = _another_process("""
+        import sys, django
+        django.setup()
+        from django.db import transaction
+        from tidings.core.models import Workspace
+        with transaction.atomic():
+            Workspace.objects.create(slug="other-process", name="Other process")
+            print("in", flush=True)
+            sys.stdin.readline()
+    """)
+    order = []
+
+    def mine():
+        with transaction.atomic():
+            order.append("mine in")
+            Workspace.objects.create(slug="this-process", name="This process")
+
+    thread = in_thread(mine)
+    thread.join(0.5)
+    order.append("other out")
+    other.communicate("go\n", timeout=30)
+    thread.join(10)
+    assert other.returncode == 0
+    assert order == ["other out", "mine in"]
+    assert set(Workspace.objects.values_list("slug", flat=True)) >= {"other-process", "this-process"}

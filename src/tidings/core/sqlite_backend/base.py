@@ -1,10 +1,13 @@
-"""Django's SQLite backend with the write lock queued inside the process.
+"""Django's SQLite backend with writers queued for the write lock, across threads and processes.
 
 SQLite has one writer. Django serves each ASGI request on a thread (and connection) of its own, so a burst of
 requests meets at `BEGIN IMMEDIATE`, where SQLite's busy handler makes the losers sleep and retry with growing
 pauses: most requests are quick, some wait seconds (a webhook burst had a p99 of 1.3 s against 60 ms at the
 median). Threads of one process now wait for the write lock in a queue of their own, taken just before `BEGIN` and
-released at commit or rollback; other processes still meet at SQLite's busy timeout.
+released at commit or rollback. Processes queue the same way, on an exclusive `flock` of a file beside the
+database (`<name>-writer`) taken after the thread's lock: a waiting process sees it free within a millisecond, where
+SQLite's busy handler would have it sleep up to 25 ms at a time and let a newcomer overtake it (the LINE fan-out over HTTP, a web process and two workers sharing one file, went from about 11,900 to
+12,800 recipients/s). SQLite's own lock still decides; the queue only orders who asks for it.
 
 Connections are also kept for reuse. Django closes a request's connection when the request ends, and under ASGI
 every request runs on a thread of its own, so each opened a new one: the file opened, Django's thirty-odd SQL
@@ -13,10 +16,13 @@ functions registered and the PRAGMAs run: about 3 ms of server CPU per request o
 small per-database pool instead, and the next thread of the process takes it from there.
 """
 
+import fcntl
+import os
 import threading
+import time
 
 from django.db import OperationalError
-from django.db.backends.sqlite3 import base
+from django.db.backends.sqlite3 import base, creation
 
 _locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
@@ -26,12 +32,71 @@ _idle: dict[str, list] = {}
 _idle_guard = threading.Lock()
 
 
+_lock_files: dict[tuple[str, int], int] = {}
+
+
 def _lock_for(name: str) -> threading.Lock:
     with _locks_guard:
         return _locks.setdefault(str(name), threading.Lock())
 
 
+def writer_lock_path(name) -> str:
+    # A file of its own: a flock of the database file would meet SQLite's fcntl locks where the two interact (BSD,
+    # macOS), and closing any descriptor of that file drops the process's fcntl locks on it.
+    return f"{name}-writer"
+
+
+def _lock_file_for(name: str) -> int:
+    """This process's descriptor of the database's writer lock file; a forked child opens its own, as a shared
+    descriptor would share the lock."""
+    key = (str(name), os.getpid())
+    with _locks_guard:
+        if key not in _lock_files:
+            _lock_files[key] = os.open(writer_lock_path(name), os.O_RDWR | os.O_CREAT, 0o600)
+        return _lock_files[key]
+
+
+def _forget_lock_file(name: str) -> None:
+    """Remove the lock file of a database being deleted (a test database), and this process's descriptor of it."""
+    with _locks_guard:
+        fd = _lock_files.pop((str(name), os.getpid()), None)
+    if fd is not None:
+        os.close(fd)
+    try:
+        os.remove(writer_lock_path(name))
+    except FileNotFoundError:
+        pass
+
+
+def _flock_until(fd: int, deadline: float) -> bool:
+    """Take the exclusive lock, trying every 0.1-1 ms until `deadline` (flock has no timeout of its own). Only one
+    thread per process gets here at a time, so the polling costs little."""
+    pause = 0.0001
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(pause)
+            pause = min(0.001, pause * 2)
+
+
+class DatabaseCreation(creation.DatabaseCreation):
+    def _destroy_test_db(self, test_database_name, verbosity):
+        if test_database_name and not self.is_in_memory_db(test_database_name):
+            # Closed for real, SQLite removes the -wal and -shm files with the last connection.
+            with _idle_guard:
+                idle = _idle.pop(str(test_database_name), [])
+            for conn in idle:
+                conn.close()
+            _forget_lock_file(test_database_name)
+        super()._destroy_test_db(test_database_name, verbosity)
+
+
 class DatabaseWrapper(base.DatabaseWrapper):
+    creation_class = DatabaseCreation
     _holds_write_lock = False
 
     def get_new_connection(self, conn_params):
@@ -61,8 +126,13 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     def _start_transaction_under_autocommit(self):
         lock = self._write_lock()
-        if not lock.acquire(timeout=float(self.settings_dict.get("OPTIONS", {}).get("timeout", 5))):
+        timeout = float(self.settings_dict.get("OPTIONS", {}).get("timeout", 5))
+        deadline = time.monotonic() + timeout
+        if not lock.acquire(timeout=timeout):
             raise OperationalError("database is locked (waited for this process's other writers)")
+        if not self.is_in_memory_db() and not _flock_until(_lock_file_for(self.settings_dict["NAME"]), deadline):
+            lock.release()
+            raise OperationalError("database is locked (waited for other processes' writers)")
         self._holds_write_lock = True
         try:
             super()._start_transaction_under_autocommit()
@@ -73,7 +143,11 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def _release_write_lock(self):
         if self._holds_write_lock:
             self._holds_write_lock = False
-            self._write_lock().release()
+            try:
+                if not self.is_in_memory_db():
+                    fcntl.flock(_lock_file_for(self.settings_dict["NAME"]), fcntl.LOCK_UN)
+            finally:
+                self._write_lock().release()
 
     def _commit(self):
         try:
