@@ -28,7 +28,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
-from bench.common import server_start, tidings_bench, timed_send, workers_start  # noqa: E402
+from bench.common import analyze, server_start, tidings_bench, timed_send, workers_start  # noqa: E402
 GOAL = 50_000  # recipients per second: half of LINE's multicast ceiling (200 requests/s × 500)
 
 
@@ -96,6 +96,7 @@ def main() -> int:
         account = account_create(workspace=workspace, actor=None, channel="line", name="Bench OA")
         started = time.monotonic()
         populate(workspace, account, args.count)
+        analyze()
         print(f"database: {connection.vendor}; {args.count:,} LINE personas/contacts/identities inserted in "
               f"{time.monotonic() - started:.1f} s; workers: {args.workers}")
         ok = True

@@ -29,7 +29,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
-from bench.common import server_start, tidings_bench, timed_send, workers_start  # noqa: E402
+from bench.common import analyze, server_start, tidings_bench, timed_send, workers_start  # noqa: E402
 
 GOAL = 1_000  # messages per second: WhatsApp's top throughput tier
 TEMPLATE = {"name": "bench_order_update", "language": "en", "category": "UTILITY", "audience": "general",
@@ -134,6 +134,7 @@ def main() -> int:
         approved_template(workspace, account)
         started = time.monotonic()
         populate(workspace, account, args.count)
+        analyze()
         print(f"database: {connection.vendor}; {args.count:,} WhatsApp personas/contacts/identities inserted in "
               f"{time.monotonic() - started:.1f} s; workers: {args.workers}; tier "
               f"{account.settings['rate_limit']}/s")
