@@ -5,9 +5,10 @@ requests meets at `BEGIN IMMEDIATE`, where SQLite's busy handler makes the loser
 pauses: most requests are quick, some wait seconds (a webhook burst had a p99 of 1.3 s against 60 ms at the
 median). Threads of one process now wait for the write lock in a queue of their own, taken just before `BEGIN` and
 released at commit or rollback. Processes queue the same way, on an exclusive `flock` of a file beside the
-database (`<name>-writer`) taken after the thread's lock: a waiting process sees it free within a millisecond, where
-SQLite's busy handler would have it sleep up to 25 ms at a time and let a newcomer overtake it (the LINE fan-out over HTTP, a web process and two workers sharing one file, went from about 11,900 to
-12,800 recipients/s). SQLite's own lock still decides; the queue only orders who asks for it.
+database (`<name>-writer`) taken after the thread's lock: a waiting process sees it free within a millisecond,
+where SQLite's busy handler would have it sleep up to 25 ms at a time and let a newcomer overtake it (the LINE
+fan-out over HTTP, a web process and two workers on one file, went from 11,300-12,200 to 12,100-13,600
+recipients/s). SQLite's own lock still decides; the queue only orders who asks for it.
 
 Connections are also kept for reuse. Django closes a request's connection when the request ends, and under ASGI
 every request runs on a thread of its own, so each opened a new one: the file opened, Django's thirty-odd SQL
@@ -97,7 +98,9 @@ class DatabaseCreation(creation.DatabaseCreation):
 
 class DatabaseWrapper(base.DatabaseWrapper):
     creation_class = DatabaseCreation
-    _holds_write_lock = False
+    # What this connection holds while in a transaction: the process's lock and the lock file's descriptor (None
+    # for an in-memory database), kept so giving them back needs no lookup (it may run in __del__).
+    _held: tuple[threading.Lock, int | None] | None = None
 
     def get_new_connection(self, conn_params):
         with _idle_guard:
@@ -121,19 +124,17 @@ class DatabaseWrapper(base.DatabaseWrapper):
             pool.append(conn)
         return True
 
-    def _write_lock(self) -> threading.Lock:
-        return _lock_for(self.settings_dict["NAME"])
-
     def _start_transaction_under_autocommit(self):
-        lock = self._write_lock()
+        lock = _lock_for(self.settings_dict["NAME"])
         timeout = float(self.settings_dict.get("OPTIONS", {}).get("timeout", 5))
         deadline = time.monotonic() + timeout
         if not lock.acquire(timeout=timeout):
             raise OperationalError("database is locked (waited for this process's other writers)")
-        if not self.is_in_memory_db() and not _flock_until(_lock_file_for(self.settings_dict["NAME"]), deadline):
+        fd = None if self.is_in_memory_db() else _lock_file_for(self.settings_dict["NAME"])
+        if fd is not None and not _flock_until(fd, deadline):
             lock.release()
             raise OperationalError("database is locked (waited for other processes' writers)")
-        self._holds_write_lock = True
+        self._held = (lock, fd)
         try:
             super()._start_transaction_under_autocommit()
         except BaseException:
@@ -141,13 +142,13 @@ class DatabaseWrapper(base.DatabaseWrapper):
             raise
 
     def _release_write_lock(self):
-        if self._holds_write_lock:
-            self._holds_write_lock = False
+        if self._held is not None:
+            (lock, fd), self._held = self._held, None
             try:
-                if not self.is_in_memory_db():
-                    fcntl.flock(_lock_file_for(self.settings_dict["NAME"]), fcntl.LOCK_UN)
+                if fd is not None:
+                    fcntl.flock(fd, fcntl.LOCK_UN)
             finally:
-                self._write_lock().release()
+                lock.release()
 
     def _commit(self):
         try:
