@@ -113,6 +113,38 @@ def test_agent_answers_with_text_a_saved_reply_and_an_image_and_edits_the_custom
     assert [t.name for t in persona.contact.tags.all()] == ["Kowloon"]
 
 
+def test_a_slow_send_does_not_pull_the_agents_typing_away_from_the_panel(new_page, log_in, workspace, make_member,
+                                                                          whatsapp):
+    agent = make_member(workspace, Role.CS_AGENT, name="Amy")
+    persona = persona_create(workspace=workspace, name="Kelly Ho", phone="+85269876513", line=False,
+                             whatsapp={"in_window": True})
+    persona_act(workspace=workspace, persona=persona, action="send", channel="whatsapp", text="Is the shop open?")
+    conversation = wait_for(lambda: Conversation.objects.filter(contact=persona.contact, channel="whatsapp").first())
+    page = _open(new_page, log_in, agent, conversation)
+
+    held = []  # the send's answer, kept back until the agent is typing a tag, as on a slow network
+    page.route("**/composer", lambda route: held.append(route) if route.request.method == "POST" else route.continue_())
+    page.locator("[data-composer] textarea[name=text]").fill("Yes, until 10pm")
+    page.locator("[data-composer] textarea[name=text]").press("Enter")
+    while not held:  # the route handler runs while Playwright is waiting, not while Python sleeps
+        page.wait_for_timeout(50)
+    tag_box = page.locator("[data-customer-panel] [data-add-tag] input[name=tags]")
+    tag_box.click()
+    page.keyboard.type("Night")
+    held[0].continue_()
+    page.wait_for_selector("[data-composer-sent]")
+    page.keyboard.type(" owl")
+    assert tag_box.input_value() == "Night owl"
+    assert page.locator("[data-composer] textarea[name=text]").input_value() == ""
+
+    # With nothing else chosen, the cursor goes back to the composer after a send.
+    page.unroute("**/composer")
+    page.locator("[data-composer] textarea[name=text]").fill("See you")
+    page.locator("[data-composer] textarea[name=text]").press("Enter")
+    page.wait_for_selector(".msg-out:has-text('See you')")
+    page.wait_for_function("document.activeElement && document.activeElement.matches('[data-composer-text]')")
+
+
 def test_outside_the_whatsapp_window_only_a_template_goes(new_page, log_in, workspace, make_member, whatsapp):
     agent = make_member(workspace, Role.CS_AGENT, name="Ben")
     template = approved_template(whatsapp)

@@ -99,14 +99,16 @@
     }
   });
 
-  // A fresh composer (after a send or a reload): count what it holds, and put the cursor back in the input.
+  // A fresh composer (after a send or a reload): count what it holds, and put the cursor back in the input, unless
+  // the agent has meanwhile gone on to another field (a tag, a note): a slow answer must not pull their typing away.
+  // (data-refocus, not autofocus: htmx focuses an [autofocus] element it swaps in whatever has the focus.)
   document.addEventListener("htmx:afterSettle", function () {
     document.querySelectorAll("[data-composer] textarea[data-composer-text]").forEach(function (textarea) {
       count(textarea);
-      if (textarea.hasAttribute("autofocus") && document.activeElement !== textarea) {
-        textarea.removeAttribute("autofocus");
-        textarea.focus();
-      }
+      if (!textarea.hasAttribute("data-refocus")) return;
+      textarea.removeAttribute("data-refocus");
+      var active = document.activeElement;
+      if (!active || active === document.body || composerOf(textarea).contains(active)) textarea.focus();
     });
   });
 })();
