@@ -22,3 +22,15 @@ def wait_for(check, timeout: float = 10.0):
             return result
         time.sleep(0.1)
     raise AssertionError("timed out")
+
+
+def whatsapp_customer_writes(workspace, *, name: str, phone: str, text: str):
+    """A sandbox customer inside WhatsApp's 24-hour window writes `text`; returns (persona, conversation) once
+    Tidings has the conversation."""
+    from tidings.inbox.models import Conversation
+    from tidings.sandbox.personas import persona_act, persona_create
+
+    persona = persona_create(workspace=workspace, name=name, phone=phone, line=False, whatsapp={"in_window": True})
+    persona_act(workspace=workspace, persona=persona, action="send", channel="whatsapp", text=text)
+    conversation = wait_for(lambda: Conversation.objects.filter(contact=persona.contact, channel="whatsapp").first())
+    return persona, conversation

@@ -10,10 +10,10 @@ import pytest
 from tidings.channels.services import account_create
 from tidings.core.roles import Role
 from tidings.inbox.models import Conversation
-from tidings.sandbox.personas import persona_act, persona_create
+from tidings.sandbox.personas import persona_act
 from tidings.timers.services import clock_advance
 
-from tests.browser.support import screenshot, wait_for
+from tests.browser.support import screenshot, wait_for, whatsapp_customer_writes
 
 pytestmark = pytest.mark.browser
 
@@ -40,11 +40,8 @@ def test_takeover_reaches_the_previous_follower_and_the_customer_reply_reaches_b
     # Amy manages the team (she still sees the conversation once it is Ben's); Ben is an agent.
     amy = make_member(workspace, Role.CS_MANAGER, name="Amy")
     ben = make_member(workspace, Role.CS_AGENT, name="Ben")
-    persona = persona_create(workspace=workspace, name="陳美玲", phone="+85269876501", line=False,
-                             whatsapp={"in_window": True})
-    persona_act(workspace=workspace, persona=persona, action="send", channel="whatsapp",
-                text="Is the oolong back in stock?")
-    conversation = wait_for(lambda: Conversation.objects.filter(contact=persona.contact, channel="whatsapp").first())
+    persona, conversation = whatsapp_customer_writes(workspace, name="陳美玲", phone="+85269876501",
+                                                     text="Is the oolong back in stock?")
 
     a = _inbox(new_page, log_in, amy)
     row = a.locator(f'.conv[data-conversation-id="{conversation.pk}"]')
@@ -94,10 +91,8 @@ def test_ticks_follow_the_delivery_and_the_list_moves_on_a_phone(new_page, log_i
     from tidings.inbox.services import conversation_reply
 
     agent = make_member(workspace, Role.CS_AGENT, name="Cara")
-    persona = persona_create(workspace=workspace, name="Wong Ka Yan", phone="+85269876502", line=False,
-                             whatsapp={"in_window": True})
-    persona_act(workspace=workspace, persona=persona, action="send", channel="whatsapp", text="Hello?")
-    conversation = wait_for(lambda: Conversation.objects.filter(contact=persona.contact, channel="whatsapp").first())
+    persona, conversation = whatsapp_customer_writes(workspace, name="Wong Ka Yan", phone="+85269876502",
+                                                     text="Hello?")
 
     page = _inbox(new_page, log_in, agent, width=390, height=844)
     page.click(f'.conv[data-conversation-id="{conversation.pk}"]')
@@ -126,10 +121,8 @@ def test_an_agent_whose_conversation_is_taken_over_from_the_header_is_told(new_p
 
     agent = make_member(workspace, Role.CS_AGENT, name="Dan")
     manager = make_member(workspace, Role.CS_MANAGER, name="Eve")
-    persona = persona_create(workspace=workspace, name="Lee Siu Ming", phone="+85269876503", line=False,
-                             whatsapp={"in_window": True})
-    persona_act(workspace=workspace, persona=persona, action="send", channel="whatsapp", text="Any news?")
-    conversation = wait_for(lambda: Conversation.objects.filter(contact=persona.contact, channel="whatsapp").first())
+    persona, conversation = whatsapp_customer_writes(workspace, name="Lee Siu Ming", phone="+85269876503",
+                                                     text="Any news?")
     conversation_follow(conversation=conversation, membership=agent)
 
     dan = _inbox(new_page, log_in, agent)

@@ -10,12 +10,12 @@ import pytest
 
 from tidings.channels.services import account_create
 from tidings.core.roles import Role
-from tidings.inbox.models import Conversation, SavedReply
+from tidings.inbox.models import SavedReply
 from tidings.inbox.services import whatsapp_conversation_start
 from tidings.messaging.models import Message
 from tidings.sandbox.personas import persona_act, persona_create
 
-from tests.browser.support import screenshot, wait_for
+from tests.browser.support import screenshot, wait_for, whatsapp_customer_writes
 from tests.message_templates.support import approved_template
 
 pytestmark = pytest.mark.browser
@@ -53,10 +53,8 @@ def test_agent_answers_with_text_a_saved_reply_and_an_image_and_edits_the_custom
                                                                                   make_member, whatsapp, tmp_path,
                                                                                   live_server):
     agent = make_member(workspace, Role.CS_AGENT, name="Amy")
-    persona = persona_create(workspace=workspace, name="陳美玲", phone="+85269876511", line=False,
-                             whatsapp={"in_window": True})
-    persona_act(workspace=workspace, persona=persona, action="send", channel="whatsapp", text="Do you ship to Kowloon?")
-    conversation = wait_for(lambda: Conversation.objects.filter(contact=persona.contact, channel="whatsapp").first())
+    persona, conversation = whatsapp_customer_writes(workspace, name="陳美玲", phone="+85269876511",
+                                                     text="Do you ship to Kowloon?")
     SavedReply.objects.create(workspace=workspace, title="Delivery", category="Shipping",
                               text="Hi {name}, we deliver everywhere in Hong Kong within 2 days.")
     SavedReply.objects.create(workspace=workspace, title="Opening hours", text="10:00-22:00 every day")
@@ -116,10 +114,8 @@ def test_agent_answers_with_text_a_saved_reply_and_an_image_and_edits_the_custom
 def test_a_slow_send_does_not_pull_the_agents_typing_away_from_the_panel(new_page, log_in, workspace, make_member,
                                                                           whatsapp):
     agent = make_member(workspace, Role.CS_AGENT, name="Amy")
-    persona = persona_create(workspace=workspace, name="Kelly Ho", phone="+85269876513", line=False,
-                             whatsapp={"in_window": True})
-    persona_act(workspace=workspace, persona=persona, action="send", channel="whatsapp", text="Is the shop open?")
-    conversation = wait_for(lambda: Conversation.objects.filter(contact=persona.contact, channel="whatsapp").first())
+    persona, conversation = whatsapp_customer_writes(workspace, name="Kelly Ho", phone="+85269876513",
+                                                     text="Is the shop open?")
     page = _open(new_page, log_in, agent, conversation)
 
     held = []  # the send's answer, kept back until the agent is typing a tag, as on a slow network
