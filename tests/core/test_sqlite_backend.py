@@ -143,13 +143,14 @@ def test_a_writer_waits_for_another_process_holding_the_queue_and_gives_up_with_
         sys.stdin.readline()
     """)
     options = connection.settings_dict.setdefault("OPTIONS", {})
-    saved = options.get("timeout")
+    saved = dict(options)
     options["timeout"] = 0.3
     try:
         with pytest.raises(OperationalError, match="other processes' writers"), transaction.atomic():
             Workspace.objects.create(slug="too-soon", name="Too soon")
     finally:
-        options["timeout"] = saved
+        options.clear()
+        options.update(saved)
         holder.communicate("go\n", timeout=10)
     with transaction.atomic():
         Workspace.objects.create(slug="after-release", name="After release")
