@@ -16,6 +16,8 @@ import time
 
 from django.db import transaction
 
+from tidings.core.bulk import rows_update_by_pk
+
 from .models import RateSlot
 
 # Requests per second per (channel, dispatch kind), per account. LINE: push 2,000/s, multicast 200/s, PNP 2,000/s.
@@ -125,7 +127,7 @@ def rate_reserve_many(requests: list[list[tuple[str, float]]], *, timeout: float
             first = start if first is None else first
             out.append((start, True))
         if changed:
-            RateSlot.objects.bulk_update(list(changed.values()), ["next_at"])
+            rows_update_by_pk(RateSlot, "next_at", {slot.pk: slot.next_at for slot in changed.values()})
     return out
 
 
