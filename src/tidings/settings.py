@@ -186,9 +186,11 @@ for _item in filter(None, os.environ.get("TIDINGS_PAIR_INTERVALS", "").split(","
     _name, _, _value = _item.partition("=")
     RATE_PAIR_INTERVALS[_name.strip()] = float(_value)
 
-# Delivery: dispatches per task, and provider requests a worker makes at once (messaging/delivery.py).
+# Delivery: dispatches per task, and provider requests a worker makes at once (messaging/delivery.py). A worker
+# sends at most DELIVERY_IN_FLIGHT ÷ the provider's answer time per second: WhatsApp's top tier (1,000/s) with
+# answers taking 250 ms needs 250 requests in flight, three workers' worth (32 each held a worker to 128/s).
 DELIVERY_TASK_SIZE = int(os.environ.get("TIDINGS_DELIVERY_TASK_SIZE", "100"))
-DELIVERY_IN_FLIGHT = int(os.environ.get("TIDINGS_DELIVERY_IN_FLIGHT", "32"))
+DELIVERY_IN_FLIGHT = int(os.environ.get("TIDINGS_DELIVERY_IN_FLIGHT", "100"))
 INPROCESS_HTTP = os.environ.get("TIDINGS_INPROCESS_HTTP", "0") == "1"
 
 # Real-time inbox events to open consoles (inbox/realtime.py). With TIDINGS_REDIS_URL (redis://host:6379/0) they go
