@@ -44,7 +44,7 @@ class Database:
 
     def drop(self):
         if self.server_url is None:
-            for suffix in ("", "-wal", "-shm", "-writer"):  # -writer: the backend's cross-process write queue
+            for suffix in ("", "-wal", "-shm", "-writer", "-writer-waiters"):  # the backend's cross-process queue
                 Path(f"{self.path}{suffix}").unlink(missing_ok=True)
         else:
             self._admin(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 
 import pytest
 from django.db import OperationalError, connection, connections, transaction
@@ -184,3 +185,32 @@ def test_writers_of_two_processes_take_turns_and_both_commit():
     assert other.returncode == 0
     assert order == ["other out", "mine in"]
     assert set(Workspace.objects.values_list("slug", flat=True)) >= {"other-process", "this-process"}
+
+
+def test_a_process_writing_back_to_back_lets_a_waiting_process_in_at_its_next_commit():
+    # A bulk send storing its parts one transaction after another used to keep every other process out until its
+    # last part: it found the lock free again before a waiting process's next poll.
+    busy = _another_process("""
+        import sys, time, django
+        django.setup()
+        from django.db import transaction
+        from tidings.core.models import Workspace
+        Workspace.objects.create(slug="busy", name="0")
+        end, first = time.monotonic() + 4, True
+        while time.monotonic() < end:
+            with transaction.atomic():
+                Workspace.objects.filter(slug="busy").update(name=str(time.monotonic()))
+                if first:
+                    print("in", flush=True)
+                    first = False
+                time.sleep(0.05)
+    """)
+    try:
+        started = time.monotonic()
+        with transaction.atomic():
+            waited = time.monotonic() - started
+            Workspace.objects.create(slug="let-in", name="Let in")
+    finally:
+        busy.communicate(timeout=30)
+    assert busy.returncode == 0
+    assert waited < 0.3, f"waited {waited:.2f} s"  # one or two of the other's 50 ms transactions, not its 4 s
