@@ -16,7 +16,7 @@ import time
 
 from django.db import transaction
 
-from tidings.core.bulk import rows_update_by_pk
+from tidings.core.bulk import rows_update
 
 from .models import RateSlot
 
@@ -127,7 +127,7 @@ def rate_reserve_many(requests: list[list[tuple[str, float]]], *, timeout: float
             first = start if first is None else first
             out.append((start, True))
         if changed:
-            rows_update_by_pk(RateSlot, "next_at", {slot.pk: slot.next_at for slot in changed.values()})
+            rows_update(RateSlot, ["next_at"], [(slot.pk, slot.next_at) for slot in changed.values()])
     return out
 
 

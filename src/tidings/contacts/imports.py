@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from tidings.core import clock
+from tidings.core.bulk import rows_update
 from tidings.core.errors import NotFound, ServiceError
 from tidings.core.models import Workspace
 from tidings.core.services import audit_record
@@ -359,24 +360,8 @@ def _bulk_insert(contacts: list[Contact]) -> None:
 
 
 def _bulk_set(contacts: list[Contact], fields: list[str]) -> None:
-    """UPDATE … FROM (VALUES …): one statement per 500 contacts, each row its own values. Django's bulk_update
-    builds a CASE WHEN per contact and field, which cost more than the rest of an import together."""
-    table, qn = Contact._meta.db_table, connection.ops.quote_name
-    columns = ["id", *fields]
-    prep = [Contact._meta.get_field(f) for f in fields]
-    select = ", ".join(f"column{i + 1} AS {qn(c)}" for i, c in enumerate(columns))
-    assign = ", ".join(f"{qn(f)} = v.{qn(f)}" for f in fields)
-    row = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    with connection.cursor() as cursor:
-        for start in range(0, len(contacts), 500):
-            batch = contacts[start:start + 500]
-            params = []
-            for contact in batch:
-                params.append(contact.pk)
-                params += [field.get_db_prep_save(getattr(contact, field.attname), connection) for field in prep]
-            values = ", ".join([row] * len(batch))
-            cursor.execute(f"UPDATE {qn(table)} SET {assign} FROM (SELECT {select} FROM (VALUES {values}) AS vals) "
-                           f"AS v WHERE {qn(table)}.{qn('id')} = v.{qn('id')}", params)
+    attnames = [Contact._meta.get_field(name).attname for name in fields]
+    rows_update(Contact, fields, [(c.pk, *(getattr(c, attname) for attname in attnames)) for c in contacts])
 
 
 def _tags_attach(workspace: Workspace, tags: dict[str, list[Contact]]) -> None:

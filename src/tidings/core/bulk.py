@@ -52,13 +52,26 @@ def rows_insert(model, fields: list[str], rows: list[tuple], *, skip_conflicts: 
     return sorted(ids) if skip_conflicts else ids
 
 
-def rows_update_by_pk(model, field_name: str, values: dict) -> None:
-    """Set one field to its own value on each row (primary key -> value) in one executemany: an UPDATE per row costs
-    the database little, while bulk_update's CASE WHEN expression costs Python a resolved expression per row."""
-    if not values:
+
+def rows_update(model, fields: list[str], rows: list[tuple]) -> None:
+    """Give each row its own values: `rows` are (primary key, a value per field), prepared here as the fields store
+    them. UPDATE … FROM (VALUES …), one statement per 500 rows, on SQLite (≥ 3.33) and PostgreSQL alike; Django's
+    bulk_update builds a CASE WHEN per row and field, which costs Python more than the database spends on it."""
+    if not rows:
         return
-    field = model._meta.get_field(field_name)
-    sql = (f"UPDATE {quoted(model._meta.db_table)} SET {quoted(field.column)} = %s "
-           f"WHERE {quoted(model._meta.pk.column)} = %s")
+    table = quoted(model._meta.db_table)
+    prep = [model._meta.get_field(name) for name in fields]
+    columns = [model._meta.pk.column, *(field.column for field in prep)]
+    select = ", ".join(f"column{i + 1} AS {quoted(column)}" for i, column in enumerate(columns))
+    assign = ", ".join(f"{quoted(field.column)} = v.{quoted(field.column)}" for field in prep)
+    placeholder = f"({', '.join(['%s'] * len(columns))})"
+    pk = quoted(model._meta.pk.column)
     with connection.cursor() as cursor:
-        cursor.executemany(sql, [(field.get_db_prep_save(value, connection), pk) for pk, value in values.items()])
+        for chunk in chunks(rows, 500):
+            params = []
+            for pk_value, *values in chunk:
+                params.append(pk_value)
+                params += [field.get_db_prep_save(value, connection) for field, value in zip(prep, values, strict=True)]
+            cursor.execute(f"UPDATE {table} SET {assign} FROM (SELECT {select} FROM (VALUES "
+                           f"{', '.join([placeholder] * len(chunk))}) AS vals) AS v WHERE {table}.{pk} = v.{pk}",
+                           params)

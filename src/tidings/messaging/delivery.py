@@ -34,7 +34,7 @@ from tidings.channels.ratelimit import dispatch_limits, rate_reserve_many, rate_
 from tidings.channels.registry import adapter_for
 from tidings.contacts.services import contacts_touch
 from tidings.core import clock
-from tidings.core.bulk import chunks, rows_update_by_pk
+from tidings.core.bulk import chunks, rows_update
 from tidings.core.models import Workspace
 from tidings.core.tasking import enqueue_on_commit
 from tidings.timers.services import timer_schedule
@@ -327,13 +327,14 @@ def _record_sent(sent: list[tuple[Dispatch, SendResult]], messages_of: dict[int,
     at = clock.now(workspace)
     ids = [dispatch.pk for dispatch, _result in sent]
     Dispatch.objects.filter(pk__in=ids).update(status=DispatchStatus.SENT, sent_at=at, last_error=None)
-    provider_ids = {}
+    provider_ids = []
     for dispatch, result in sent:
         if dispatch.kind != DispatchKind.MULTICAST:
             for message, provider_id in zip(messages_of[dispatch.pk], result.provider_message_ids or [],
                                             strict=False):
-                message.provider_message_id = provider_ids[message.pk] = provider_id
-    rows_update_by_pk(Message, "provider_message_id", provider_ids)
+                message.provider_message_id = provider_id
+                provider_ids.append((message.pk, provider_id))
+    rows_update(Message, ["provider_message_id"], provider_ids)
     Message.objects.filter(dispatch_id__in=ids, status=MessageStatus.QUEUED).update(status=MessageStatus.SENT,
                                                                                     updated_at=at)
     dispatch_events_insert(ids, EventKind.SENT, at)

@@ -69,7 +69,7 @@ def _lock_files_for(name: str) -> tuple[int, int]:
         return _lock_files[key]
 
 
-def _forget_lock_file(name: str) -> None:
+def _forget_lock_files(name: str) -> None:
     """Remove the lock files of a database being deleted (a test database), and this process's descriptors."""
     with _locks_guard:
         fds = _lock_files.pop((str(name), os.getpid()), ())
@@ -128,7 +128,7 @@ class DatabaseCreation(creation.DatabaseCreation):
                 idle = _idle.pop(str(test_database_name), [])
             for conn in idle:
                 conn.close()
-            _forget_lock_file(test_database_name)
+            _forget_lock_files(test_database_name)
         super()._destroy_test_db(test_database_name, verbosity)
 
 
