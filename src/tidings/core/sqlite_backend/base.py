@@ -94,30 +94,32 @@ def _others_waiting(waiters: int) -> bool:
 def _flock_until(fds: tuple[int, int], deadline: float) -> bool:
     """Take the exclusive writer lock, after any process already waiting for it, trying every 0.1-1 ms until
     `deadline` (flock has no timeout of its own). Only one thread per process gets here at a time, so the polling
-    costs little."""
+    costs little. No call blocks, so even a stopped process cannot hold another past its busy timeout."""
     writer, waiters = fds
     polite_until = min(deadline, time.monotonic() + POLITE_WAIT)
     while _others_waiting(waiters) and time.monotonic() < polite_until:
         time.sleep(0.0001)
+    waiting, pause = False, 0.0001
     try:
-        fcntl.flock(writer, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return True
-    except BlockingIOError:
-        pass
-    fcntl.flock(waiters, fcntl.LOCK_SH)  # blocks only for another process's probe of it (_others_waiting)
-    try:
-        pause = 0.0001
         while True:
             try:
                 fcntl.flock(writer, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 return True
             except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    return False
-                time.sleep(pause)
-                pause = min(0.001, pause * 2)
+                pass
+            if not waiting:  # say so, for the next process's politeness (fails only during another's probe)
+                try:
+                    fcntl.flock(waiters, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                    waiting = True
+                except BlockingIOError:
+                    pass
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(pause)
+            pause = min(0.001, pause * 2)
     finally:
-        fcntl.flock(waiters, fcntl.LOCK_UN)
+        if waiting:
+            fcntl.flock(waiters, fcntl.LOCK_UN)
 
 
 class DatabaseCreation(creation.DatabaseCreation):
