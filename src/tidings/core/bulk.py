@@ -52,7 +52,6 @@ def rows_insert(model, fields: list[str], rows: list[tuple], *, skip_conflicts: 
     return sorted(ids) if skip_conflicts else ids
 
 
-
 def rows_update(model, fields: list[str], rows: list[tuple]) -> None:
     """Give each row its own values: `rows` are (primary key, a value per field), prepared here as the fields store
     them. UPDATE … FROM (VALUES …), one statement per 500 rows, on SQLite (≥ 3.33) and PostgreSQL alike; Django's
