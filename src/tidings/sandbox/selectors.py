@@ -1,7 +1,10 @@
 """Reads for the sandbox: personas as the fake providers see them, the request log, deliveries."""
 
+from django.db import connection
+
 from tidings.channels.adapters.line.signature import pnp_phone_hash
 from tidings.channels.models import ChannelAccount
+from tidings.core.bulk import quoted
 from tidings.core.models import Workspace
 
 from .models import Persona, SandboxDelivery, SandboxRequest
@@ -37,10 +40,19 @@ def line_recipients(workspace: Workspace, user_ids) -> dict[str, tuple[int, bool
     """LINE user id -> (persona id, whether push and multicast reach them: a friend who has not blocked the account),
     for a multicast's up to 500 recipients without loading whole personas."""
     ids = [u for u in set(user_ids) if u]
-    # No ordering: ORDER BY id would have the database walk every persona in id order instead of the index.
-    rows = Persona.objects.filter(workspace=workspace, line_user_id__in=ids).order_by().values_list(
-        "line_user_id", "pk", "line_friend", "line_blocked")
-    return {user_id: (pk, friend and not blocked) for user_id, pk, friend, blocked in rows}
+    if not ids:
+        return {}
+    # Plain SQL: the ORM prepared each of the 500 parameters one by one, about a millisecond of every multicast the
+    # fake answered. No ORDER BY: ordering by id would have the database walk every persona instead of the index.
+    column = {name: quoted(Persona._meta.get_field(name).column)
+              for name in ("workspace", "line_user_id", "id", "line_friend", "line_blocked")}
+    sql = (f"SELECT {column['line_user_id']}, {column['id']}, {column['line_friend']}, {column['line_blocked']} "
+           f"FROM {quoted(Persona._meta.db_table)} WHERE {column['workspace']} = %s "
+           f"AND {column['line_user_id']} IN ({', '.join(['%s'] * len(ids))})")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [workspace.pk, *ids])
+        rows = cursor.fetchall()
+    return {user_id: (pk, bool(friend) and not blocked) for user_id, pk, friend, blocked in rows}
 
 # workspace id -> {phone hash: persona id}, per process. Hashing every persona's phone on every PNP request made a
 # run of 10,000 notification messages quadratic (0.4 s a request at 10,000 personas); a hit is checked against the

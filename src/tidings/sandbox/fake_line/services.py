@@ -22,7 +22,7 @@ from ..models import Persona, SandboxDelivery, SandboxInteraction, SandboxReques
 from ..selectors import line_recipients, persona_by_pnp_hash, personas_by_line_user
 from ..services import DeliveryRow, sandbox_interaction_record, sandbox_token_issue, sandbox_token_use
 from . import validation as v
-from .ids import QUOTABLE, link_token, message_id, quote_token
+from .ids import QUOTABLE, link_token, message_id, message_ids, quote_token
 from .webhooks import line_event_delivery
 
 RETRY_KEY_LIFETIME = datetime.timedelta(hours=24)
@@ -43,6 +43,7 @@ class Answer:
     headers: dict = dataclasses.field(default_factory=dict)
     deliveries: list = dataclasses.field(default_factory=list)
     webhooks: list = dataclasses.field(default_factory=list)  # (events, delay)
+    retry_key: str | None = None  # an accepted request's X-Line-Retry-Key, claimed when it is recorded
 
 
 def _bad(problems: v.Problems) -> Answer:
@@ -80,13 +81,18 @@ def _retry_key(headers) -> tuple[str | None, Answer | None]:
     return key.lower(), None
 
 
-def _claim_retry_key(account, key: str, request_id: str) -> SandboxRetryKey | Answer:
-    """Remember the key for 24 h (workspace clock). A key already accepted → 409 with the accepted request id."""
+def line_retry_key_claim(account, answer: Answer, request_id: str) -> Answer:
+    """Claim the retry key an accepted request carries, in the transaction that records it: LINE remembers the key
+    (with what it answered) for 24 h on the workspace clock. The answer itself, or a 409 with the accepted request
+    id, and nothing delivered, if the key was accepted before."""
+    key = answer.retry_key
     now = clock.now(account.workspace)
     SandboxRetryKey.objects.filter(account=account, key=key, created_at__lt=now - RETRY_KEY_LIFETIME).delete()
     try:
         with transaction.atomic():
-            return SandboxRetryKey.objects.create(account=account, key=key, request_id=request_id, created_at=now)
+            SandboxRetryKey.objects.create(account=account, key=key, request_id=request_id, created_at=now,
+                                           response_body=answer.body)
+        return answer
     except IntegrityError:
         accepted = SandboxRetryKey.objects.get(account=account, key=key)
         body = {"message": "The retry key is already accepted", **accepted.response_body}
@@ -99,7 +105,7 @@ def _reject_retry_key(headers) -> Answer | None:
     return None
 
 
-def line_api_push(account: ChannelAccount, body: dict, headers, request_id: str) -> Answer:
+def line_api_push(account: ChannelAccount, body: dict, headers) -> Answer:
     """`to` must be a user of this channel (else 400 "Failed to send messages"); friends get the messages; users
     who blocked the account or are not friends get nothing, and the answer is still 200 with message ids (recorded
     as deliveries with `delivered=False` so the log shows what was stopped)."""
@@ -117,17 +123,11 @@ def line_api_push(account: ChannelAccount, body: dict, headers, request_id: str)
     persona = personas_by_line_user(account.workspace, [to]).get(to)
     if persona is None:
         return Answer(400, dict(FAILED))
-    claimed = _claim_retry_key(account, key, request_id) if key else None
-    if isinstance(claimed, Answer):
-        return claimed
     deliveries, sent = _deliver(account, persona.pk, messages, "push", delivered=_reaches(persona))
-    if claimed is not None:
-        claimed.response_body = {"sentMessages": sent}
-        claimed.save(update_fields=["response_body"])
-    return Answer(200, {"sentMessages": sent}, deliveries=deliveries)
+    return Answer(200, {"sentMessages": sent}, deliveries=deliveries, retry_key=key)
 
 
-def line_api_multicast(account: ChannelAccount, body: dict, headers, request_id: str) -> Answer:
+def line_api_multicast(account: ChannelAccount, body: dict, headers) -> Answer:
     """1–500 user ids, 1–5 messages. A malformed id is a 400 (LINE's "The property, to[i], … is invalid"); a
     well-formed id that is no user of this channel, a non-friend and a blocker are skipped silently (200)."""
     key, bad = _retry_key(headers)
@@ -147,25 +147,17 @@ def line_api_multicast(account: ChannelAccount, body: dict, headers, request_id:
     for i, user_id in enumerate(to):
         if not isinstance(user_id, str) or not v.USER_ID.match(user_id):
             return Answer(400, {"message": f"The property, to[{i}], in the request body is invalid (line: -, column: -)"})
-    claimed = _claim_retry_key(account, key, request_id) if key else None
-    if isinstance(claimed, Answer):
-        return claimed
     recipients = line_recipients(account.workspace, to)
-    deliveries = []
-    for user_id in dict.fromkeys(to):  # a repeated id gets the messages once
-        if user_id in recipients:
-            persona_id, reaches = recipients[user_id]
-            # No sentMessages in a multicast answer: ids only, no quote tokens.
-            deliveries += [DeliveryRow(account_id=account.pk, persona_id=persona_id, provider="line", channel="line",
-                                       kind="multicast", payload=message, provider_message_id=message_id(),
-                                       delivered=reaches) for message in messages]
-    if claimed is not None:
-        claimed.response_body = {}
-        claimed.save(update_fields=["response_body"])
-    return Answer(200, {}, deliveries=deliveries)
+    reached = [recipients[user_id] for user_id in dict.fromkeys(to) if user_id in recipients]  # repeats get it once
+    ids = iter(message_ids(len(reached) * len(messages)))
+    # No sentMessages in a multicast answer: ids only, no quote tokens.
+    deliveries = [DeliveryRow(account_id=account.pk, persona_id=persona_id, provider="line", channel="line",
+                              kind="multicast", payload=message, provider_message_id=next(ids), delivered=reaches)
+                  for persona_id, reaches in reached for message in messages]
+    return Answer(200, {}, deliveries=deliveries, retry_key=key)
 
 
-def line_api_reply(account: ChannelAccount, body: dict, headers, request_id: str) -> Answer:
+def line_api_reply(account: ChannelAccount, body: dict, headers) -> Answer:
     """Reply tokens come from webhooks the fake sent; each works once, within a minute of the webhook."""
     bad = _reject_retry_key(headers)
     if bad:
@@ -184,7 +176,7 @@ def line_api_reply(account: ChannelAccount, body: dict, headers, request_id: str
     return Answer(200, {"sentMessages": sent}, deliveries=deliveries)
 
 
-def line_api_pnp_push(account: ChannelAccount, body: dict, headers, request_id: str) -> Answer:
+def line_api_pnp_push(account: ChannelAccount, body: dict, headers) -> Answer:
     """LINE notification message by hashed phone. No retry key. 422 when no LINE user has that phone or the user
     refused notification messages; 200 and silence (no delivery webhook, ever) when the user blocked the account;
     otherwise 200, the messages on the phone and a delivery webhook a few seconds later (workspace clock)."""

@@ -65,8 +65,13 @@ def _authorized(request, account) -> bool:
     return scheme.lower() == "bearer" and bool(token) and bool(expected) and hmac.compare_digest(token, expected)
 
 
-def endpoint(name: str, method: str, *, body: bool = False):
-    """Wrap an endpoint handler `handler(account, request, body, **path_kwargs) -> Answer` with LINE's envelope."""
+def endpoint(name: str, method: str, *, body: bool = False, reads_only: bool = False):
+    """Wrap an endpoint handler `handler(account, request, body, **path_kwargs) -> Answer` with LINE's envelope.
+
+    The request, its deliveries and webhooks, and an accepted retry key are recorded in one transaction. A handler
+    that writes runs inside it; a `reads_only` one runs before it, so on SQLite the write lock is held for the
+    writes alone: a 500-recipient multicast looked its recipients up and built their rows while holding it, and
+    that serialised a fan-out's every request behind the fake."""
 
     def wrap(handler):
         @csrf_exempt
@@ -77,11 +82,16 @@ def endpoint(name: str, method: str, *, body: bool = False):
             parsed = None
             log = {"method": request.method, "path": path, "query": request.GET.dict(), "headers": request.headers}
 
-            def finish(answer, *, record_body=None):
+            def finish(answer, *, record_body=None, lost_to=None):
+                """Record `answer` and respond with it, or with `lost_to`: an injected fault that loses the answer
+                on the way back, after the work is done."""
                 with transaction.atomic():
+                    if answer.retry_key:
+                        answer = api.line_retry_key_claim(account, answer, rid)
+                    shown = lost_to or answer
                     record = sandbox_request_record(
                         workspace=account.workspace if account else None, account=account, provider="line",
-                        body=record_body, response_status=answer.status, response_body=answer.body, **log,
+                        body=record_body, response_status=shown.status, response_body=shown.body, **log,
                     )
                     if answer.deliveries:
                         for delivery in answer.deliveries:
@@ -89,7 +99,7 @@ def endpoint(name: str, method: str, *, body: bool = False):
                         sandbox_deliveries_record(workspace=account.workspace, deliveries=answer.deliveries)
                     for events, delay in answer.webhooks:
                         line_webhook_schedule(account, events, delay=delay)
-                return _respond(answer, rid)
+                return _respond(shown, rid)
 
             if account is None:
                 return finish(api.Answer(404, dict(api.NOT_FOUND)))
@@ -105,46 +115,47 @@ def endpoint(name: str, method: str, *, body: bool = False):
             if request.method != method:
                 return finish(api.Answer(405, {"message": "Method Not Allowed"}), record_body=raw)
             fault = sandbox_fault_take(account=account, method=method, path=path)
-            if fault is not None and not fault.after_processing:
-                return finish(api.Answer(fault.status, dict(FAULT_BODIES.get(fault.status, {"message": "Error"}))),
-                              record_body=raw)
+            fault_answer = None
+            if fault is not None:
+                fault_answer = api.Answer(fault.status, dict(FAULT_BODIES.get(fault.status, {"message": "Error"})))
+                if not fault.after_processing:
+                    return finish(fault_answer, record_body=raw)
             if sandbox_rate_count(key=f"sandbox:line:{account.pk}:{name}") > RATE_LIMITS.get(name, 2000):
                 return finish(api.Answer(429, dict(RATE_LIMITED)), record_body=raw)
             if bad:
                 return finish(bad, record_body=raw)
+            if reads_only:
+                return finish(handler(account, request, parsed, rid, **kwargs), record_body=raw, lost_to=fault_answer)
             with transaction.atomic():
                 answer = handler(account, request, parsed, rid, **kwargs)
-                if fault is not None:  # the work is done; the answer is lost on the way back
-                    answer = api.Answer(fault.status, dict(FAULT_BODIES.get(fault.status, {"message": "Error"})),
-                                        deliveries=answer.deliveries, webhooks=answer.webhooks)
-                return finish(answer, record_body=raw)
+                return finish(answer, record_body=raw, lost_to=fault_answer)
 
         return view
 
     return wrap
 
 
-@endpoint("push", "POST", body=True)
+@endpoint("push", "POST", body=True, reads_only=True)
 def push(account, request, body, rid):
-    return api.line_api_push(account, body, request.headers, rid)
+    return api.line_api_push(account, body, request.headers)
 
 
-@endpoint("multicast", "POST", body=True)
+@endpoint("multicast", "POST", body=True, reads_only=True)
 def multicast(account, request, body, rid):
-    return api.line_api_multicast(account, body, request.headers, rid)
+    return api.line_api_multicast(account, body, request.headers)
 
 
 @endpoint("reply", "POST", body=True)
 def reply(account, request, body, rid):
-    return api.line_api_reply(account, body, request.headers, rid)
+    return api.line_api_reply(account, body, request.headers)
 
 
-@endpoint("pnp", "POST", body=True)
+@endpoint("pnp", "POST", body=True, reads_only=True)
 def pnp_push(account, request, body, rid):
-    return api.line_api_pnp_push(account, body, request.headers, rid)
+    return api.line_api_pnp_push(account, body, request.headers)
 
 
-@endpoint("profile", "GET")
+@endpoint("profile", "GET", reads_only=True)
 def profile(account, request, body, rid, user_id):
     return api.line_api_profile(account, user_id)
 
@@ -154,17 +165,17 @@ def link_token(account, request, body, rid, user_id):
     return api.line_api_link_token(account, user_id)
 
 
-@endpoint("aggregation", "GET")
+@endpoint("aggregation", "GET", reads_only=True)
 def aggregation_info(account, request, body, rid):
     return api.line_api_aggregation_info(account)
 
 
-@endpoint("aggregation", "GET")
+@endpoint("aggregation", "GET", reads_only=True)
 def aggregation_list(account, request, body, rid):
     return api.line_api_aggregation_list(account, request.GET)
 
 
-@endpoint("insight", "GET")
+@endpoint("insight", "GET", reads_only=True)
 def unit_statistics(account, request, body, rid):
     return api.line_api_unit_statistics(account, request.GET)
 
