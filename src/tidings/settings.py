@@ -56,8 +56,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    # Synchronous, so last: the whole stack then runs on the request's thread instead of crossing between the
-    # event loop and threads around it (docs/architecture.md, Workspace scoping).
+    # After authentication: it reads request.user. Like every middleware here it is synchronous; under ASGI the
+    # whole chain and the view run on the request's thread in one call (tidings.asgi, docs/architecture.md).
     "tidings.core.middleware.MemberContextMiddleware",
 ]
 

@@ -1,0 +1,78 @@
+"""`tidings serve` runs Django under ASGI with the whole middleware chain and the view in one call on one thread
+(tidings.asgi): members still get their pages in their own language, signed-out visitors the login page, request
+bodies reach the view, and errors keep their status."""
+
+import asyncio
+
+import pytest
+from django.urls import reverse
+
+from tidings.core.roles import Role
+
+from ..support.event_loop import run_in_own_loop
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def asgi_request(method: str, path: str, *, cookie: str = "", authorization: str = "", body: bytes = b"",
+                 content_type: str = "") -> tuple:
+    """(status, headers, body) of one request driven through tidings.asgi.application as a server would."""
+    from tidings.asgi import application
+
+    async def call():
+        sent, received = [], []
+
+        async def receive():
+            if received:  # Django listens for a disconnect while it answers: the client stays
+                await asyncio.Event().wait()
+            received.append(True)
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(message):
+            sent.append(message)
+
+        headers = [(b"host", b"testserver")]
+        if cookie:
+            headers.append((b"cookie", cookie.encode()))
+        if authorization:
+            headers.append((b"authorization", authorization.encode()))
+        if content_type:
+            headers.append((b"content-type", content_type.encode()))
+        path_only, _, query = path.partition("?")
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
+                 "scheme": "http", "path": path_only, "raw_path": path_only.encode(), "query_string": query.encode(),
+                 "root_path": "", "headers": headers, "server": ("testserver", 80), "client": ("127.0.0.1", 5000)}
+        await asyncio.wait_for(application(scope, receive, send), 10)
+        start = next(m for m in sent if m["type"] == "http.response.start")
+        content = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+        return start["status"], {k.decode().lower(): v.decode() for k, v in start["headers"]}, content.decode()
+
+    return run_in_own_loop(call())
+
+
+@pytest.mark.parametrize("language, expected", [("en", '<html lang="en">'), ("zh-hant", '<html lang="zh-hant">')])
+def test_a_member_gets_the_console_in_their_language(workspace, make_member, console_client, language, expected):
+    client = console_client(make_member(workspace, Role.ADMIN, language=language))
+    status, _headers, page = asgi_request("GET", reverse("console:home"),
+                                          cookie=f"sessionid={client.cookies['sessionid'].value}")
+    assert status == 200
+    assert expected in page
+
+
+def test_a_signed_out_visitor_is_sent_to_the_login_page():
+    status, headers, _page = asgi_request("GET", reverse("console:home"))
+    assert status == 302
+    assert headers["location"].startswith("/login")
+
+
+def test_a_json_body_reaches_the_api_and_errors_keep_their_status(workspace, make_member, api_client):
+    token = api_client(make_member(workspace, Role.ADMIN)).headers["Authorization"]
+    status, _headers, body = asgi_request("POST", "/api/v1/messages", authorization=token,
+                                          body=b'{"contact_id": 999999, "channel": "line", "messages": '
+                                               b'[{"type": "text", "text": "hi"}]}',
+                                          content_type="application/json")
+    assert status == 404 and "contact" in body.lower()  # the body was read: it named a contact that is not there
+    status, _headers, _body = asgi_request("POST", "/api/v1/messages", body=b"{}", content_type="application/json")
+    assert status == 401
+    status, _headers, _body = asgi_request("GET", "/no/such/page")
+    assert status == 404
