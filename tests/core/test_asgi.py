@@ -14,40 +14,46 @@ from ..support.event_loop import run_in_own_loop
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def asgi_request(method: str, path: str, *, cookie: str = "", authorization: str = "", body: bytes = b"",
-                 content_type: str = "") -> tuple:
-    """(status, headers, body) of one request driven through tidings.asgi.application as a server would."""
+async def asgi_call(method: str, path: str, *, cookie: str = "", authorization: str = "", body: bytes = b"",
+                    content_type: str = "", leaves: bool = False) -> tuple:
+    """(status, headers, body) of one request driven through tidings.asgi.application as a server would; a client
+    that `leaves` disconnects as soon as it has sent the request (status None)."""
     from tidings.asgi import application
 
-    async def call():
-        sent, received = [], []
+    sent, received = [], []
 
-        async def receive():
-            if received:  # Django listens for a disconnect while it answers: the client stays
-                await asyncio.Event().wait()
-            received.append(True)
-            return {"type": "http.request", "body": body, "more_body": False}
+    async def receive():
+        if received:  # Django listens for a disconnect while it answers
+            if leaves:
+                return {"type": "http.disconnect"}
+            await asyncio.Event().wait()
+        received.append(True)
+        return {"type": "http.request", "body": body, "more_body": False}
 
-        async def send(message):
-            sent.append(message)
+    async def send(message):
+        sent.append(message)
 
-        headers = [(b"host", b"testserver")]
-        if cookie:
-            headers.append((b"cookie", cookie.encode()))
-        if authorization:
-            headers.append((b"authorization", authorization.encode()))
-        if content_type:
-            headers.append((b"content-type", content_type.encode()))
-        path_only, _, query = path.partition("?")
-        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
-                 "scheme": "http", "path": path_only, "raw_path": path_only.encode(), "query_string": query.encode(),
-                 "root_path": "", "headers": headers, "server": ("testserver", 80), "client": ("127.0.0.1", 5000)}
-        await asyncio.wait_for(application(scope, receive, send), 10)
-        start = next(m for m in sent if m["type"] == "http.response.start")
-        content = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
-        return start["status"], {k.decode().lower(): v.decode() for k, v in start["headers"]}, content.decode()
+    headers = [(b"host", b"testserver")]
+    if cookie:
+        headers.append((b"cookie", cookie.encode()))
+    if authorization:
+        headers.append((b"authorization", authorization.encode()))
+    if content_type:
+        headers.append((b"content-type", content_type.encode()))
+    path_only, _, query = path.partition("?")
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
+             "scheme": "http", "path": path_only, "raw_path": path_only.encode(), "query_string": query.encode(),
+             "root_path": "", "headers": headers, "server": ("testserver", 80), "client": ("127.0.0.1", 5000)}
+    await asyncio.wait_for(application(scope, receive, send), 10)
+    start = next((m for m in sent if m["type"] == "http.response.start"), None)
+    if start is None:
+        return None, {}, ""
+    content = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return start["status"], {k.decode().lower(): v.decode() for k, v in start["headers"]}, content.decode()
 
-    return run_in_own_loop(call())
+
+def asgi_request(method: str, path: str, **options) -> tuple:
+    return run_in_own_loop(asgi_call(method, path, **options))
 
 
 @pytest.mark.parametrize("language, expected", [("en", '<html lang="en">'), ("zh-hant", '<html lang="zh-hant">')])
@@ -76,3 +82,14 @@ def test_a_json_body_reaches_the_api_and_errors_keep_their_status(workspace, mak
     assert status == 401
     status, _headers, _body = asgi_request("GET", "/no/such/page")
     assert status == 404
+
+
+def test_concurrent_requests_are_all_answered_and_a_client_that_leaves_does_not_hold_up_the_next():
+    async def burst():
+        left = await asgi_call("GET", "/healthz", leaves=True)
+        answers = await asyncio.gather(*(asgi_call("GET", "/healthz") for _ in range(40)))
+        return left, answers
+
+    _left, answers = run_in_own_loop(burst())
+    assert [status for status, _headers, _body in answers] == [200] * 40
+    assert all('"database": "ok"' in body for _status, _headers, body in answers)
