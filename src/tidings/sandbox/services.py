@@ -176,14 +176,15 @@ def sandbox_rate_count(*, key: str) -> int:
     the sender's budgets, because it measures what arrives. One upsert statement (SQLite and PostgreSQL both have
     ON CONFLICT … RETURNING) counts: every request of a fan-out passes here. It still runs in a transaction, because
     on SQLite that is what queues it for the write lock with the process's other writers (a bare statement meets
-    them in SQLite's busy handler instead, and a LINE fan-out through the fake ran 15% slower).
+    them in SQLite's busy handler instead, and a LINE fan-out through the fake ran 15% slower). The fake LINE calls
+    it inside the transaction that records the request, so each request queues for the lock once.
     """
     window = _epoch_second()
     ops = connection.ops
     table = ops.quote_name(RateWindow._meta.db_table)
     key_, window_, count_ = (ops.quote_name(RateWindow._meta.get_field(name).column)
                              for name in ("key", "window", "count"))
-    with transaction.atomic(), connection.cursor() as cursor:
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} ({key_}, {window_}, {count_}) VALUES (%s, %s, 1) "
             f"ON CONFLICT ({key_}, {window_}) DO UPDATE SET {count_} = {table}.{count_} + 1 RETURNING {count_}",

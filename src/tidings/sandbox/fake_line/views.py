@@ -120,15 +120,19 @@ def endpoint(name: str, method: str, *, body: bool = False, reads_only: bool = F
                 fault_answer = api.Answer(fault.status, dict(FAULT_BODIES.get(fault.status, {"message": "Error"})))
                 if not fault.after_processing:
                     return finish(fault_answer, record_body=raw)
-            if sandbox_rate_count(key=f"sandbox:line:{account.pk}:{name}") > RATE_LIMITS.get(name, 2000):
-                return finish(api.Answer(429, dict(RATE_LIMITED)), record_body=raw)
+            answer, lost_to = None, fault_answer
             if bad:
-                return finish(bad, record_body=raw)
-            if reads_only:
-                return finish(handler(account, request, parsed, rid, **kwargs), record_body=raw, lost_to=fault_answer)
-            with transaction.atomic():
+                answer, lost_to = bad, None
+            elif reads_only:
                 answer = handler(account, request, parsed, rid, **kwargs)
-                return finish(answer, record_body=raw, lost_to=fault_answer)
+            # Counting the request against the rate limit, a writing handler and the record share one transaction:
+            # on SQLite each transaction queues for the one write lock, and every request of a fan-out passes here.
+            with transaction.atomic():
+                if sandbox_rate_count(key=f"sandbox:line:{account.pk}:{name}") > RATE_LIMITS.get(name, 2000):
+                    return finish(api.Answer(429, dict(RATE_LIMITED)), record_body=raw)
+                if answer is None:
+                    answer = handler(account, request, parsed, rid, **kwargs)
+                return finish(answer, record_body=raw, lost_to=lost_to)
 
         return view
 
