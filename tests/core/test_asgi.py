@@ -93,3 +93,41 @@ def test_concurrent_requests_are_all_answered_and_a_client_that_leaves_does_not_
     _left, answers = run_in_own_loop(burst())
     assert [status for status, _headers, _body in answers] == [200] * 40
     assert all('"database": "ok"' in body for _status, _headers, body in answers)
+
+
+def test_fake_provider_requests_are_served_in_turn_while_tidings_keeps_answering(line_account, monkeypatch):
+    """The sandbox's fake providers have one thread of their own: a request arriving while another holds it waits
+    for it, and Tidings' own pages are answered meanwhile."""
+    import threading
+
+    from tidings.sandbox.fake_line import services as fake_line
+
+    calls, first_entered, release_first = [], threading.Event(), threading.Event()
+    real_profile = fake_line.line_api_profile
+
+    def profile_holding_the_first_call(account, user_id):
+        calls.append(user_id)
+        if len(calls) == 1:
+            first_entered.set()
+            release_first.wait(10)
+        return real_profile(account, user_id)
+
+    monkeypatch.setattr(fake_line, "line_api_profile", profile_holding_the_first_call)
+    path = f"/sandbox/line/{line_account.public_id}/v2/bot/profile/U{'0' * 32}"
+    token = f"Bearer {line_account.credentials['access_token']}"
+
+    async def scenario():
+        first = asyncio.ensure_future(asgi_call("GET", path, authorization=token))
+        await asyncio.to_thread(first_entered.wait, 10)
+        second = asyncio.ensure_future(asgi_call("GET", path, authorization=token))
+        health = await asgi_call("GET", "/healthz")
+        await asyncio.sleep(0.3)
+        second_answered_while_first_held = second.done()
+        release_first.set()
+        return health, second_answered_while_first_held, await first, await second
+
+    health, second_answered_early, first, second = run_in_own_loop(scenario())
+    assert health[0] == 200
+    assert not second_answered_early
+    assert first[0] == second[0] == 404  # no such LINE user, answered as LINE does
+    assert len(calls) == 2
