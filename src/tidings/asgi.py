@@ -22,8 +22,8 @@ class OneHopASGIHandler(ASGIHandler):
     # The sandbox's fake providers (LINE, Graph, Twilio APIs) answer Tidings' own workers: a fan-out sends them dozens
     # of requests at once. Served in turn on one thread of their own, a 500-recipient multicast costs about 12 ms of
     # CPU instead of 17 on a thread of its own amid the others (GIL hand-offs, a thread started per request, the
-    # write lock's queue), and the console and webhooks keep their own threads. No fake endpoint calls this server back (their
-    # webhooks go out from timers), so queueing them cannot deadlock.
+    # write lock's queue), and the console and webhooks keep their own threads. No fake endpoint calls this server
+    # back (their webhooks go out from timers), so queueing them cannot deadlock.
     FAKE_PROVIDER_PATHS = ("/sandbox/line/", "/sandbox/graph/", "/sandbox/twilio/")
 
     def __init__(self):
