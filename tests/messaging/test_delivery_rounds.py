@@ -141,3 +141,28 @@ def test_each_thread_keeps_one_http_client_open_across_requests():
     thread.start()
     thread.join()
     assert other[0] is not first
+
+
+def test_delivery_threads_starting_at_once_share_one_tls_context(settings, monkeypatch):
+    """A worker's delivery threads all make their clients on the first round; loading the CA bundle is done once."""
+    from tidings.channels import http
+
+    settings.INPROCESS_HTTP = False
+    built = []
+    build = http.httpx.create_ssl_context
+
+    def slow_build():
+        time.sleep(0.05)  # long enough for every thread to ask before the first one is done
+        built.append(build())
+        return built[-1]
+
+    monkeypatch.setattr(http, "_tls_context_built", None)
+    monkeypatch.setattr(http.httpx, "create_ssl_context", slow_build, raising=True)
+    clients = []
+    threads = [threading.Thread(target=lambda: clients.append(http_client().client)) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(clients) == 8 and len(set(map(id, clients))) == 8
+    assert len(built) == 1

@@ -7,6 +7,7 @@ With settings.INPROCESS_HTTP (tests), requests to settings.BASE_URL go through t
 process: real HTTP semantics (methods, headers, bodies, signatures, URL routing, middleware) without a socket.
 """
 
+import ssl
 import threading
 from functools import cache
 
@@ -53,9 +54,18 @@ class _LocalRouting(httpx.BaseTransport):
         self._network.close()
 
 
-@cache
-def _tls_context():
-    return httpx.create_ssl_context()
+_tls_context_lock = threading.Lock()
+_tls_context_built: ssl.SSLContext | None = None
+
+
+def _tls_context() -> ssl.SSLContext:
+    # Built under a lock: a worker's delivery threads all make their clients at once on their first round, and each
+    # would otherwise build a context of its own (tens of ms of CPU apiece) before any of them was kept.
+    global _tls_context_built
+    with _tls_context_lock:
+        if _tls_context_built is None:
+            _tls_context_built = httpx.create_ssl_context()
+        return _tls_context_built
 
 
 @cache
