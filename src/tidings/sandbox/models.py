@@ -68,9 +68,13 @@ class SandboxRequest(models.Model):
 class SandboxDelivery(models.Model):
     """One provider message as it reached (or, if blocked, failed to reach) one persona's phone."""
 
-    workspace = models.ForeignKey("core.Workspace", on_delete=models.CASCADE, related_name="+")
-    account = models.ForeignKey("channels.ChannelAccount", on_delete=models.CASCADE, related_name="+")
-    persona = models.ForeignKey(Persona, on_delete=models.CASCADE, related_name="deliveries")
+    # A multicast writes 500 of these per request, and each index costs about as much as the row itself: every read
+    # leads with the persona (the index below covers it) or the request, so the workspace and account keep no index
+    # of their own (deleting one of those, which is rare, scans the table).
+    workspace = models.ForeignKey("core.Workspace", on_delete=models.CASCADE, related_name="+", db_index=False)
+    account = models.ForeignKey("channels.ChannelAccount", on_delete=models.CASCADE, related_name="+",
+                                db_index=False)
+    persona = models.ForeignKey(Persona, on_delete=models.CASCADE, related_name="deliveries", db_index=False)
     request = models.ForeignKey(SandboxRequest, null=True, on_delete=models.SET_NULL, related_name="deliveries")
     provider = models.CharField(max_length=20)
     channel = models.CharField(max_length=20)
