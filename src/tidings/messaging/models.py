@@ -112,7 +112,6 @@ class Message(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["workspace", "contact", "-created_at"]),
-            models.Index(fields=["workspace", "status"]),
             models.Index(fields=["account", "provider_message_id"]),
             models.Index(fields=["dispatch", "position"]),
             models.Index(fields=["identity", "-created_at"], name="message_identity_recent"),  # a conversation
