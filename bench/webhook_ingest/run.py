@@ -70,7 +70,8 @@ async def post_all(url: str, bodies, concurrency: int) -> tuple[float, list[floa
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     queue = list(reversed(bodies))
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    # Idle connections dropped before uvicorn's 5 s would close them: reusing one it is closing fails with ReadError.
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency, keepalive_expiry=4.0)
     async with httpx.AsyncClient(limits=limits, timeout=30) as client:
 
         async def one_worker():
