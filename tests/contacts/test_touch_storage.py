@@ -18,13 +18,19 @@ def _hot_updates_in_this_transaction() -> int:
         return cursor.fetchone()[0]
 
 
-@pytest.mark.parametrize("fillfactor", ["migrated", "postgres_default"])
-def test_touching_many_contacts_leaves_their_indexes_alone_on_postgresql(workspace, fillfactor):
+def _fillfactor() -> str | None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reloptions FROM pg_class WHERE oid = 'contacts_contact'::regclass")
+        options = cursor.fetchone()[0] or []
+    return next((option.split("=", 1)[1] for option in options if option.startswith("fillfactor=")), None)
+
+
+def test_touching_many_contacts_leaves_their_indexes_alone_on_postgresql(workspace):
     if connection.vendor != "postgresql":
         pytest.skip("fill factor and HOT updates are PostgreSQL's; SQLite updates rows in place")
-    if fillfactor == "postgres_default":  # the control: shows the check below can tell the difference
-        with connection.cursor() as cursor:
-            cursor.execute("ALTER TABLE contacts_contact RESET (fillfactor)")  # rolled back with the test
+    # At PostgreSQL's default fill factor the same touch was HOT for 7 to 309 of the 600, depending on how much room
+    # earlier tests' rolled-back rows had left on the pages: too unsteady for a control, so the setting is checked too.
+    assert _fillfactor() == "50"
     contacts = Contact.objects.bulk_create(
         Contact(workspace=workspace, name=f"Customer {i:04d}", phone=f"+8869{i:08d}", email=f"c{i}@example.test")
         for i in range(600))
@@ -32,8 +38,4 @@ def test_touching_many_contacts_leaves_their_indexes_alone_on_postgresql(workspa
     contacts_touch(contact_ids=[c.pk for c in contacts], kind="marketing", at=timezone.now())
     hot = _hot_updates_in_this_transaction() - before
     assert Contact.objects.filter(workspace=workspace, last_marketing_at__isnull=False).count() == 600
-    print(f"\n{fillfactor}: {hot} of 600 touches were HOT updates")
-    if fillfactor == "migrated":
-        assert hot >= 570  # a few land on a page that rows from before the test had filled
-    else:
-        assert hot < 300
+    assert hot >= 570  # a few land on a page that rows from before the test had filled
